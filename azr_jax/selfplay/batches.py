@@ -1,0 +1,100 @@
+"""The trainer's view of one self-play step: prompts in, parsed candidates and answers out.
+
+One step, per task type:
+1. `proposal_requests`: proposer prompts, with K references (induction: one program) from the buffers.
+2. the model answers; `parse_proposals` turns responses into candidate tasks or format errors.
+3. the executor validates candidates and completes them (`candidate.complete(output)`).
+4. `solve_requests` for each valid task, repeated `rewards.n_solver_rollouts` times to estimate its solve
+   rate (`rewards.solve_rates`), then `rewards.proposer_rewards`.
+5. the valid tasks go into the buffer (`TaskBuffer.add(tasks, step)`); the solver batch is drawn with
+   `TaskBuffer.sample_solver_batch` (newest first), answered, parsed with `parse_solutions`, checked by the
+   executor, and rewarded with `rewards.solver_rewards`.
+6. `advantages.compute_advantages` over all six (task type, role) groups of the step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+from sandbox.policy import DEFAULT_POLICY
+
+from azr_jax.selfplay.buffer import TaskBuffers
+from azr_jax.selfplay.config import SelfPlayConfig
+from azr_jax.selfplay.parsing import Candidate, FormatError, SolverAnswer, parse_proposal, parse_solution
+from azr_jax.selfplay.prompts import ChatTemplate, proposer_prompt, render, solver_prompt
+from azr_jax.selfplay.tasks import InductionTask, Task, TaskType, Triplet
+
+
+@dataclasses.dataclass(frozen=True)
+class ProposalRequest:
+    task_type: TaskType
+    prompt: str  # the full text the model continues
+    references: tuple[Triplet, ...]  # the K references shown; for induction the one program to write inputs for
+
+
+@dataclasses.dataclass(frozen=True)
+class SolveRequest:
+    task_type: TaskType
+    task: Task
+    prompt: str
+
+
+def proposal_requests(
+    task_type: TaskType,
+    buffers: TaskBuffers,
+    batch_size: int,
+    rng: np.random.Generator,
+    config: SelfPlayConfig,
+    banned_words: Sequence[str] | None = None,
+    chat_template: ChatTemplate | None = None,
+) -> list[ProposalRequest]:
+    """`batch_size` proposer prompts; references are drawn per prompt from the task type's own buffer."""
+    task_type = TaskType(task_type)
+    words = DEFAULT_POLICY.banned_words() if banned_words is None else tuple(banned_words)
+    if task_type is TaskType.INDUCTION:
+        reference_sets = [(p,) for p in buffers.sample_programs(batch_size, rng)]
+    else:
+        buffer = buffers[task_type]
+        reference_sets = [tuple(buffer.sample_references(config.prompts.num_references, rng)) for _ in range(batch_size)]
+    return [
+        ProposalRequest(
+            task_type=task_type,
+            prompt=render(proposer_prompt(task_type, refs, words, config.prompts), config.prompts, chat_template),
+            references=refs,
+        )
+        for refs in reference_sets
+    ]
+
+
+def parse_proposals(
+    requests: Sequence[ProposalRequest], responses: Sequence[str], config: SelfPlayConfig
+) -> list[Candidate | FormatError]:
+    _check_lengths(requests, responses)
+    return [
+        parse_proposal(r.task_type, text, config.prompts, program=r.references[0] if r.task_type is TaskType.INDUCTION else None)
+        for r, text in zip(requests, responses)
+    ]
+
+
+def solve_requests(
+    task_type: TaskType, tasks: Sequence[Triplet | InductionTask], config: SelfPlayConfig, chat_template: ChatTemplate | None = None
+) -> list[SolveRequest]:
+    task_type = TaskType(task_type)
+    return [
+        SolveRequest(task_type, task, render(solver_prompt(task_type, task), config.prompts, chat_template))
+        for task in tasks
+    ]
+
+
+def parse_solutions(
+    requests: Sequence[SolveRequest], responses: Sequence[str], config: SelfPlayConfig
+) -> list[SolverAnswer | FormatError]:
+    _check_lengths(requests, responses)
+    return [parse_solution(r.task_type, text, config.prompts) for r, text in zip(requests, responses)]
+
+
+def _check_lengths(requests: Sequence[object], responses: Sequence[str]) -> None:
+    if len(requests) != len(responses):
+        raise ValueError(f"{len(responses)} responses for {len(requests)} requests")

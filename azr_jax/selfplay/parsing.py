@@ -1,0 +1,188 @@
+"""Reading model responses: the format check and the extraction of answers, code, inputs, outputs, messages.
+
+Every function here takes arbitrary text and returns either a result or a `FormatError` with a reason; none
+raises on model output and nothing is evaluated (`ast.parse` is used only to find import lines).
+
+The format rule is the public code's: the response, with the prefilled `<think>` put back in front, must
+start with `<think> ... </think>` followed (after optional whitespace) by `<answer> ... </answer>`. Text after
+the last `</answer>` is tolerated. The answer used is the last complete `<answer> ... </answer>` block.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from typing import Sequence, Union
+
+from azr_jax.selfplay.prompts import THINK_OPEN, PromptConfig
+from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
+
+
+@dataclasses.dataclass(frozen=True)
+class FormatError:
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Response:
+    thought: str
+    answer: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateTriplet:
+    """A deduction/abduction proposal before execution: the executor supplies the output."""
+
+    program: str
+    input: str
+    imports: tuple[str, ...] = ()
+
+    def complete(self, output: str) -> Triplet:
+        return Triplet(program=self.program, input=self.input, output=output, imports=self.imports)
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateInduction:
+    """An induction proposal before execution: the reference program with the proposed inputs and message."""
+
+    program: str
+    inputs: tuple[str, ...]
+    message: str
+    imports: tuple[str, ...] = ()
+
+    def complete(self, outputs: Sequence[str]) -> InductionTask:
+        return InductionTask(
+            program=self.program, inputs=self.inputs, outputs=tuple(outputs), message=self.message, imports=self.imports
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SolverAnswer:
+    """What the solver answered: an output (deduction), an input (abduction) or a program (induction)."""
+
+    text: str
+
+
+Candidate = Union[CandidateTriplet, CandidateInduction]
+
+_FLAGS = re.DOTALL | re.IGNORECASE
+_HEAD = re.compile(r"<think>(.*?)</think>\s*<answer>", _FLAGS)
+_ANSWER = re.compile(r"<answer>(.*?)</answer>", _FLAGS)
+_DEFINES_F = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+f[ \t]*\(", re.MULTILINE)
+_ANY_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)\n?[ \t]*```", re.DOTALL)
+
+
+def split_response(text: str, prefilled_think: bool = True) -> Response | FormatError:
+    """Checks the `<think>...</think> <answer>...</answer>` format and returns the thought and last answer."""
+    if not isinstance(text, str):
+        return FormatError("response is not text")
+    full = (THINK_OPEN + text if prefilled_think else text).lstrip()
+    head = _HEAD.match(full)
+    if head is None:
+        if not full.lower().startswith("<think>"):
+            return FormatError("response does not start with <think>")
+        if "</think>" not in full.lower():
+            return FormatError("no closing </think>")
+        return FormatError("</think> is not followed by <answer>")
+    rest = full[head.start(1) + len(head.group(1)) :]
+    answers = [m.group(1) for m in _ANSWER.finditer(rest)]
+    if not answers:
+        return FormatError("no closing </answer>")
+    return Response(thought=head.group(1).strip(), answer=answers[-1].strip())
+
+
+def fenced_blocks(text: str, kinds: Sequence[str]) -> list[str]:
+    """Contents of the ``` blocks whose language tag is one of `kinds` ("" matches an untagged block)."""
+    wanted = {k.lower() for k in kinds}
+    return [m.group(2).strip() for m in _ANY_FENCE.finditer(text) if m.group(1).lower() in wanted]
+
+
+def _tagged(text: str, tag: str) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(rf"<{tag}>(.*?)</{tag}>", text, _FLAGS)]
+
+
+def extract_imports(program: str) -> tuple[str, ...]:
+    """The program's top-level import statements, as source lines (the public seed files' `imports`)."""
+    try:
+        tree = ast.parse(program)
+    except Exception:  # noqa: BLE001 - any parse failure falls back to reading lines; the executor rejects bad code
+        lines = program.splitlines()
+        return tuple(line.strip() for line in lines if re.match(r"(import|from)\s+\w", line))
+    return tuple(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def extract_program(answer: str) -> str | None:
+    """The last ```python block; else the last fenced block that defines `f`; else the answer if it does."""
+    blocks = fenced_blocks(answer, ("python", "py", "python3"))
+    if blocks and blocks[-1]:
+        return blocks[-1]
+    defining = [b for b in fenced_blocks(answer, ("",)) if _DEFINES_F.search(b)]
+    if defining:
+        return defining[-1]
+    if _DEFINES_F.search(answer) and "```" not in answer:
+        return answer.strip()
+    return None
+
+
+def extract_value(answer: str, kind: str) -> str | None:
+    """An input or output: the last ```<kind> block, else an untagged block, else <kind> tags, else the answer."""
+    for candidates in (fenced_blocks(answer, (kind,)), fenced_blocks(answer, ("",)), _tagged(answer, kind)):
+        if candidates and candidates[-1]:
+            return candidates[-1]
+    if "```" in answer:
+        return None
+    return answer.strip() or None
+
+
+def parse_proposal(
+    task_type: TaskType,
+    response: str,
+    config: PromptConfig,
+    program: Triplet | None = None,
+) -> Candidate | FormatError:
+    """A proposer's response as a candidate task. Induction proposals need the `program` they were built on."""
+    task_type = TaskType(task_type)
+    split = split_response(response, config.prefill_think)
+    if isinstance(split, FormatError):
+        return split
+    answer = split.answer
+    if task_type is TaskType.INDUCTION:
+        if program is None:
+            raise ValueError("parse_proposal: an induction proposal needs the program it was built on")
+        inputs = [i for i in fenced_blocks(answer, ("input",)) if i]
+        if len(inputs) != config.induction_num_inputs:
+            return FormatError(f"expected {config.induction_num_inputs} non-empty ```input blocks, got {len(inputs)}")
+        messages = [m for m in fenced_blocks(answer, ("message",)) + _tagged(answer, "message") if m]
+        if not messages:
+            return FormatError("no ```message block")
+        return CandidateInduction(
+            program=program.program, inputs=tuple(inputs), message=messages[-1], imports=program.imports
+        )
+    code = extract_program(answer)
+    if code is None:
+        return FormatError("no ```python block")
+    if not _DEFINES_F.search(code):
+        return FormatError("the program does not define f")
+    inputs = [i for i in fenced_blocks(answer, ("input",)) if i]
+    if not inputs:
+        return FormatError("no ```input block")
+    return CandidateTriplet(program=code, input=inputs[-1], imports=extract_imports(code))
+
+
+def parse_solution(task_type: TaskType, response: str, config: PromptConfig) -> SolverAnswer | FormatError:
+    """A solver's answer: the predicted output (deduction), input (abduction) or program (induction)."""
+    task_type = TaskType(task_type)
+    split = split_response(response, config.prefill_think)
+    if isinstance(split, FormatError):
+        return split
+    if task_type is TaskType.INDUCTION:
+        code = extract_program(split.answer)
+        if code is None or not _DEFINES_F.search(code):
+            return FormatError("no program defining f in the answer")
+        return SolverAnswer(code)
+    kind = "output" if task_type is TaskType.DEDUCTION else "input"
+    value = extract_value(split.answer, kind)
+    if value is None:
+        return FormatError(f"no {kind} in the answer")
+    return SolverAnswer(value)

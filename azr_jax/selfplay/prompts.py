@@ -1,0 +1,224 @@
+"""Proposer and solver prompts, in our own words, carrying the information the paper's prompts carry.
+
+A prompt is built in two layers: the task text (role, task type, references or the puzzle, requirements,
+answer format) and the template that wraps it for the model: the plain `User: ... Assistant: <think>`
+conversation the paper uses for base models, or the tokenizer's chat template (passed in as a callable, so
+this module needs no tokenizer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Literal, Sequence
+
+import ml_collections
+
+from azr_jax.config import to_config_dict
+from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
+
+ChatTemplate = Callable[[list[dict[str, str]]], str]
+"""messages -> prompt text ending where the assistant's reply starts, e.g.
+`functools.partial(tokenizer.apply_chat_template, tokenize=False, add_generation_prompt=True)`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptConfig:
+    # "base": the plain conversation of the paper's base-model runs; "chat": the tokenizer's chat template.
+    template: Literal["base", "chat"] = "base"
+    # The prompt ends with "<think>" so the model starts reasoning at once; the parser then expects the
+    # response to begin inside the thought.
+    prefill_think: bool = True
+    num_references: int = 6  # K reference triplets shown to deduction/abduction proposers
+    induction_num_inputs: int = 10  # inputs an induction proposer writes (half shown, half held out)
+    time_limit_s: float = 10.0  # the executor's limit, stated in the requirements
+
+    def __post_init__(self):
+        if self.num_references < 0:
+            raise ValueError(f"num_references must be >= 0, got {self.num_references}")
+        if self.induction_num_inputs < 2:
+            raise ValueError(f"induction_num_inputs must be >= 2, got {self.induction_num_inputs}")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    return to_config_dict(PromptConfig())
+
+
+THINK_OPEN = "<think>"
+
+_BASE_PREAMBLE = (
+    "This is a conversation between a User and an Assistant. The User gives a task; the Assistant first "
+    "works it out step by step in private reasoning, then replies. The reasoning goes inside <think> </think> "
+    "tags and the reply inside <answer> </answer> tags: <think> reasoning </think> <answer> reply </answer>."
+)
+
+_CHAT_PREAMBLE = (
+    "Think the task through step by step inside <think> </think> tags, then give your reply inside "
+    "<answer> </answer> tags: <think> reasoning </think> <answer> reply </answer>."
+)
+
+
+def render(task_text: str, config: PromptConfig, chat_template: ChatTemplate | None = None) -> str:
+    """Wraps a task text into the full prompt string the model continues."""
+    suffix = THINK_OPEN if config.prefill_think else ""
+    if config.template == "base":
+        return f"{_BASE_PREAMBLE}\nUser: {task_text}\nAssistant: {suffix}"
+    if chat_template is None:
+        raise ValueError("prompts.template is 'chat' but no chat_template callable was given")
+    return chat_template([{"role": "user", "content": f"{_CHAT_PREAMBLE}\n\n{task_text}"}]) + suffix
+
+
+# --- proposer prompts ---
+
+_PROPOSER_GOAL = {
+    TaskType.DEDUCTION: (
+        "Write a new Python program and one input for it. A solver will be shown the program and the input "
+        "and must work out the output without running anything, so choose a program whose output takes real "
+        "step-by-step reasoning to predict."
+    ),
+    TaskType.ABDUCTION: (
+        "Write a new Python program and one input for it. A solver will be shown the program and the output "
+        "it returns for your input and must find an input that produces that output, so choose a program "
+        "that takes real reasoning to run backwards."
+    ),
+}
+
+
+def _requirements(banned_words: Sequence[str], config: PromptConfig) -> str:
+    rules = [
+        "The entry point is one function named `f` that takes at least one argument and returns a value. "
+        "Helper functions or classes are allowed if `f` uses them.",
+        "It is deterministic: the same input always gives the same output.",
+        "It does no input or output: no printing, no files, no network, no reading from the user.",
+        "It uses no randomness and no clock, date or time.",
+        f"It finishes well within {config.time_limit_s:g} seconds.",
+        "Any import statements come first, at the top of the program.",
+        "It must not use any of these modules or names: " + ", ".join(banned_words) + ".",
+        "It is clearly different from the reference programs below.",
+    ]
+    return "\n".join(f"- {rule}" for rule in rules)
+
+
+def _fenced(kind: str, text: str) -> str:
+    return f"```{kind}\n{text}\n```"
+
+
+def _reference_block(index: int, reference: Triplet) -> str:
+    parts = [f"Reference {index}:", _fenced("python", reference.program), _fenced("input", reference.input)]
+    parts.append(_fenced("output", reference.output))
+    return "\n".join(parts)
+
+
+def proposer_prompt(
+    task_type: TaskType,
+    references: Sequence[Triplet],
+    banned_words: Sequence[str],
+    config: PromptConfig,
+) -> str:
+    """The task text for a proposer. Deduction/abduction: K reference triplets; induction: one program."""
+    task_type = TaskType(task_type)
+    if task_type is TaskType.INDUCTION:
+        if len(references) != 1:
+            raise ValueError(f"an induction proposal is built on exactly one program, got {len(references)}")
+        return _induction_proposer_prompt(references[0], config)
+    sections = [
+        f"## Role: task proposer ({task_type.value})",
+        _PROPOSER_GOAL[task_type],
+        "### Requirements for the program",
+        _requirements(banned_words, config),
+    ]
+    if references:
+        sections.append("### Reference programs (written earlier, with their inputs and outputs)")
+        sections.extend(_reference_block(i + 1, ref) for i, ref in enumerate(references))
+    sections += [
+        "### Answer format",
+        "Inside <answer> </answer> give the program in one ```python block and the input in one ```input block. "
+        "Write the input as the arguments appear between the parentheses of a call `f(...)`; separate "
+        "several arguments with commas. For example:",
+        "<answer>\n" + _fenced("python", "def f(numbers, k):\n    return sorted(numbers)[k]")
+        + "\n" + _fenced("input", "[5, 3, 9], 1") + "\n</answer>",
+    ]
+    return "\n\n".join(sections)
+
+
+def _induction_proposer_prompt(program: Triplet, config: PromptConfig) -> str:
+    n = config.induction_num_inputs
+    sections = [
+        "## Role: task proposer (induction)",
+        f"Here is a Python program. Write {n} inputs for it and a message. A solver will see the message and "
+        f"the program's outputs on half of your inputs, but not the program, and must write a program that "
+        f"also gives the right outputs on the other half. Choose inputs that together pin down what the "
+        f"program does, and a message that helps without giving the code away.",
+        "### Program",
+        _fenced("python", program.program),
+        "### Requirements",
+        f"- Exactly {n} inputs, each valid for `f` and different from the others.\n"
+        "- Each input is written as the arguments appear between the parentheses of a call `f(...)`.\n"
+        "- The message describes the task or gives a hint, in words, without code.",
+        "### Answer format",
+        f"Inside <answer> </answer> give {n} ```input blocks, one input each, then one ```message block. "
+        "For example:",
+        "<answer>\n" + _fenced("input", "[1, 2, 3]") + "\n" + _fenced("input", "[]") + "\n...\n"
+        + _fenced("message", "The function summarises a list of numbers.") + "\n</answer>",
+    ]
+    return "\n\n".join(sections)
+
+
+# --- solver prompts ---
+
+
+def solver_prompt(task_type: TaskType, task: Triplet | InductionTask) -> str:
+    """The task text for a solver."""
+    task_type = TaskType(task_type)
+    if task_type is TaskType.INDUCTION:
+        if not isinstance(task, InductionTask):
+            raise TypeError("an induction solver prompt needs an InductionTask")
+        return _induction_solver_prompt(task)
+    if not isinstance(task, Triplet):
+        raise TypeError(f"a {task_type.value} solver prompt needs a Triplet")
+    if task_type is TaskType.DEDUCTION:
+        sections = [
+            "## Role: solver (deduction)",
+            "Given the Python program and its input below, work out the value `f` returns.",
+            "### Program",
+            _fenced("python", task.program),
+            "### Input",
+            _fenced("input", task.input),
+            "### Answer format",
+            "Inside <answer> </answer> give the returned value as a Python literal in one ```output block, "
+            "for example:\n<answer>\n" + _fenced("output", "[1, 2, 3]") + "\n</answer>",
+        ]
+    else:
+        sections = [
+            "## Role: solver (abduction)",
+            "Given the Python program and an output it returned, find an input for which `f` returns exactly "
+            "that output. Any such input is correct.",
+            "### Program",
+            _fenced("python", task.program),
+            "### Output",
+            _fenced("output", task.output),
+            "### Answer format",
+            "Inside <answer> </answer> give the input in one ```input block, written as the arguments appear "
+            "between the parentheses of a call `f(...)`, for example:\n<answer>\n"
+            + _fenced("input", "[5, 3, 9], 1") + "\n</answer>",
+        ]
+    return "\n\n".join(sections)
+
+
+def _induction_solver_prompt(task: InductionTask) -> str:
+    examples = "\n".join(
+        f"Example {i + 1}:\n" + _fenced("input", inp) + "\n" + _fenced("output", out)
+        for i, (inp, out) in enumerate(task.shown_pairs())
+    )
+    sections = [
+        "## Role: solver (induction)",
+        "Write a Python function `f` that produces the outputs below from the inputs below. It will also be "
+        "checked on inputs you do not see, so capture the rule, not just these examples.",
+        "### Message from the task author",
+        task.message,
+        "### Examples",
+        examples,
+        "### Answer format",
+        "Inside <answer> </answer> give the complete program, with any imports at the top, in one ```python "
+        "block, for example:\n<answer>\n" + _fenced("python", "def f(x):\n    return x") + "\n</answer>",
+    ]
+    return "\n\n".join(sections)

@@ -1,0 +1,164 @@
+"""The seeding stage: the base model proposes tasks until each buffer holds N valid, distinct tasks.
+
+Model and executor are injected as callables, so this loop needs neither JAX nor the sandbox:
+
+- `generate(prompts) -> completions` (the text after each prompt),
+- `validate_triplets(candidates) -> [Triplet | None]` (run the program on the input, check determinism),
+- `validate_induction(candidates) -> [InductionTask | None]` (run the program on every proposed input).
+
+As in the paper, deduction proposals sampled with K references from the growing seed set fill the shared
+seed set D_seed, which then initialises both the deduction and the abduction buffer; induction tasks are
+proposed on programs drawn from D_seed until the induction buffer holds N as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, Sequence
+
+import ml_collections
+import numpy as np
+
+from azr_jax.config import to_config_dict
+from azr_jax.selfplay.buffer import TaskBuffer, TaskBuffers, load_seed_file
+from azr_jax.selfplay.parsing import CandidateInduction, CandidateTriplet, FormatError, parse_proposal
+from azr_jax.selfplay.prompts import ChatTemplate, PromptConfig, proposer_prompt, render
+from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
+
+Generate = Callable[[Sequence[str]], Sequence[str]]
+ValidateTriplets = Callable[[Sequence[CandidateTriplet]], Sequence["Triplet | None"]]
+ValidateInduction = Callable[[Sequence[CandidateInduction]], Sequence["InductionTask | None"]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedingConfig:
+    target_size: int = 256  # N valid distinct tasks per buffer (batch 64 x factor 4 in the paper's runs)
+    batch_size: int = 64  # proposals asked for per round
+    max_rounds: int = 1000  # give up (with an error) after this many rounds per stage
+
+    def __post_init__(self):
+        for name in ("target_size", "batch_size", "max_rounds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    return to_config_dict(SeedingConfig())
+
+
+class SeedingError(RuntimeError):
+    """The model did not produce enough valid distinct tasks within `max_rounds`."""
+
+
+@dataclasses.dataclass
+class SeedingReport:
+    rounds: int = 0
+    proposals: int = 0
+    format_errors: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    added: int = 0
+
+
+def load_seed_files(
+    buffers: TaskBuffers,
+    triplets_path: str | os.PathLike | None = None,
+    induction_path: str | os.PathLike | None = None,
+    limit: int | None = None,
+) -> dict[TaskType, int]:
+    """Adds seed files in the public AZR format: triplets go to deduction and abduction, induction to induction."""
+    added = {t: 0 for t in TaskType}
+    if triplets_path is not None:
+        triplets = load_seed_file(triplets_path, TaskType.DEDUCTION)[:limit]
+        for t in (TaskType.DEDUCTION, TaskType.ABDUCTION):
+            added[t] = int(buffers[t].add(triplets, step=0).sum())
+    if induction_path is not None:
+        tasks = load_seed_file(induction_path, TaskType.INDUCTION)[:limit]
+        added[TaskType.INDUCTION] = int(buffers[TaskType.INDUCTION].add(tasks, step=0).sum())
+    return added
+
+
+def seed_buffers(
+    buffers: TaskBuffers,
+    generate: Generate,
+    validate_triplets: ValidateTriplets,
+    validate_induction: ValidateInduction,
+    rng: np.random.Generator,
+    seeding: SeedingConfig,
+    prompts: PromptConfig,
+    banned_words: Sequence[str],
+    chat_template: ChatTemplate | None = None,
+) -> dict[TaskType, SeedingReport]:
+    """Fills every buffer up to `seeding.target_size` (buffers already that full are left alone)."""
+    deduction, abduction = buffers[TaskType.DEDUCTION], buffers[TaskType.ABDUCTION]
+    reports = {t: SeedingReport() for t in TaskType}
+    if len(deduction) < seeding.target_size:
+        reports[TaskType.DEDUCTION] = _seed_triplets(
+            deduction, generate, validate_triplets, rng, seeding, prompts, banned_words, chat_template
+        )
+    reports[TaskType.ABDUCTION].added = int(abduction.add(deduction.tasks[: seeding.target_size], step=0).sum())
+    induction = buffers[TaskType.INDUCTION]
+    if len(induction) < seeding.target_size:
+        reports[TaskType.INDUCTION] = _seed_induction(
+            induction, deduction, generate, validate_induction, rng, seeding, prompts, chat_template
+        )
+    return reports
+
+
+def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_words, chat_template) -> SeedingReport:
+    report = SeedingReport()
+    while len(buffer) < seeding.target_size:
+        if report.rounds == seeding.max_rounds:
+            raise SeedingError(f"seeding {buffer.task_type.value}: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} rounds ({report})")
+        report.rounds += 1
+        texts = [
+            render(proposer_prompt(TaskType.DEDUCTION, buffer.sample_references(prompts.num_references, rng), banned_words, prompts), prompts, chat_template)
+            for _ in range(seeding.batch_size)
+        ]
+        candidates = [parse_proposal(TaskType.DEDUCTION, c, prompts) for c in _generate(generate, texts)]
+        _add_validated(buffer, candidates, validate, seeding.target_size, report)
+    return report
+
+
+def _seed_induction(buffer, programs_buffer: TaskBuffer, generate, validate, rng, seeding, prompts, chat_template) -> SeedingReport:
+    report = SeedingReport()
+    while len(buffer) < seeding.target_size:
+        if report.rounds == seeding.max_rounds:
+            raise SeedingError(f"seeding induction: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} rounds ({report})")
+        report.rounds += 1
+        programs = [programs_buffer[i] for i in rng.integers(0, len(programs_buffer), size=seeding.batch_size)]
+        texts = [render(proposer_prompt(TaskType.INDUCTION, [p], (), prompts), prompts, chat_template) for p in programs]
+        completions = _generate(generate, texts)
+        candidates = [parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)]
+        _add_validated(buffer, candidates, validate, seeding.target_size, report)
+    return report
+
+
+def _generate(generate: Generate, prompts: list[str]) -> list[str]:
+    completions = list(generate(prompts))
+    if len(completions) != len(prompts):
+        raise ValueError(f"generate returned {len(completions)} completions for {len(prompts)} prompts")
+    return completions
+
+
+def _add_validated(buffer: TaskBuffer, candidates, validate, target: int, report: SeedingReport) -> None:
+    report.proposals += len(candidates)
+    parsed = [c for c in candidates if not isinstance(c, FormatError)]
+    report.format_errors += len(candidates) - len(parsed)
+    results = list(validate(parsed)) if parsed else []
+    if len(results) != len(parsed):
+        raise ValueError(f"validate returned {len(results)} results for {len(parsed)} candidates")
+    valid = [task for task in results if task is not None]
+    report.invalid += len(parsed) - len(valid)
+    room = target - len(buffer)
+    fresh, seen = [], set()
+    for task in valid:
+        key = buffer.dedup_key(task)
+        if key is not None and (buffer.contains(task) or key in seen):
+            report.duplicates += 1
+            continue
+        seen.add(key)
+        fresh.append(task)
+    added = int(buffer.add(fresh[:room], step=0).sum())
+    report.added += added
