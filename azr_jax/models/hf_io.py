@@ -27,47 +27,50 @@ from azr_jax.models.sharding import state_shardings
 
 log = logging.getLogger(__name__)
 
-# (our parameter path, Hugging Face name, number of leading input dimensions for kernels; None = same layout)
-_NAME_TABLE: tuple[tuple[str, str, int | None], ...] = (
-    (r"embed_tokens", "model.embed_tokens.weight", None),
-    (r"final_norm\.scale", "model.norm.weight", None),
-    (r"lm_head", "lm_head.weight", 1),
-    (r"layers\.(\d+)\.input_norm\.scale", "model.layers.{}.input_layernorm.weight", None),
-    (r"layers\.(\d+)\.post_attention_norm\.scale", "model.layers.{}.post_attention_layernorm.weight", None),
-    (r"layers\.(\d+)\.attn\.q_kernel", "model.layers.{}.self_attn.q_proj.weight", 1),
-    (r"layers\.(\d+)\.attn\.k_kernel", "model.layers.{}.self_attn.k_proj.weight", 1),
-    (r"layers\.(\d+)\.attn\.v_kernel", "model.layers.{}.self_attn.v_proj.weight", 1),
-    (r"layers\.(\d+)\.attn\.o_kernel", "model.layers.{}.self_attn.o_proj.weight", 2),
-    (r"layers\.(\d+)\.attn\.q_bias", "model.layers.{}.self_attn.q_proj.bias", None),
-    (r"layers\.(\d+)\.attn\.k_bias", "model.layers.{}.self_attn.k_proj.bias", None),
-    (r"layers\.(\d+)\.attn\.v_bias", "model.layers.{}.self_attn.v_proj.bias", None),
-    (r"layers\.(\d+)\.mlp\.gate_kernel", "model.layers.{}.mlp.gate_proj.weight", 1),
-    (r"layers\.(\d+)\.mlp\.up_kernel", "model.layers.{}.mlp.up_proj.weight", 1),
-    (r"layers\.(\d+)\.mlp\.down_kernel", "model.layers.{}.mlp.down_proj.weight", 1),
+# Layouts: "same" (identical), "flat" (our [heads, head_dim] bias is their [heads * head_dim]), "kernelN" (our
+# kernel has N leading input dimensions; theirs is [out_features, in_features]).
+_NAME_TABLE: tuple[tuple[str, str, str], ...] = (
+    (r"embed_tokens", "model.embed_tokens.weight", "same"),
+    (r"final_norm\.scale", "model.norm.weight", "same"),
+    (r"lm_head", "lm_head.weight", "kernel1"),
+    (r"layers\.(\d+)\.input_norm\.scale", "model.layers.{}.input_layernorm.weight", "same"),
+    (r"layers\.(\d+)\.post_attention_norm\.scale", "model.layers.{}.post_attention_layernorm.weight", "same"),
+    (r"layers\.(\d+)\.attn\.q_kernel", "model.layers.{}.self_attn.q_proj.weight", "kernel1"),
+    (r"layers\.(\d+)\.attn\.k_kernel", "model.layers.{}.self_attn.k_proj.weight", "kernel1"),
+    (r"layers\.(\d+)\.attn\.v_kernel", "model.layers.{}.self_attn.v_proj.weight", "kernel1"),
+    (r"layers\.(\d+)\.attn\.o_kernel", "model.layers.{}.self_attn.o_proj.weight", "kernel2"),
+    (r"layers\.(\d+)\.attn\.q_bias", "model.layers.{}.self_attn.q_proj.bias", "flat"),
+    (r"layers\.(\d+)\.attn\.k_bias", "model.layers.{}.self_attn.k_proj.bias", "flat"),
+    (r"layers\.(\d+)\.attn\.v_bias", "model.layers.{}.self_attn.v_proj.bias", "flat"),
+    (r"layers\.(\d+)\.mlp\.gate_kernel", "model.layers.{}.mlp.gate_proj.weight", "kernel1"),
+    (r"layers\.(\d+)\.mlp\.up_kernel", "model.layers.{}.mlp.up_proj.weight", "kernel1"),
+    (r"layers\.(\d+)\.mlp\.down_kernel", "model.layers.{}.mlp.down_proj.weight", "kernel1"),
 )
 
 
-def hf_name(path: str) -> tuple[str, int | None]:
-    """The Hugging Face tensor name of our parameter `path` (dotted) and its kernel input-dimension count."""
-    for pattern, template, kernel_inputs in _NAME_TABLE:
+def hf_name(path: str) -> tuple[str, str]:
+    """The Hugging Face tensor name of our parameter `path` (dotted) and the layout that converts it."""
+    for pattern, template, layout in _NAME_TABLE:
         match = re.fullmatch(pattern, path)
         if match:
-            return template.format(*match.groups()), kernel_inputs
+            return template.format(*match.groups()), layout
     raise KeyError(f"parameter {path!r} has no Hugging Face name in the conversion table")
 
 
-def to_ours(tensor: np.ndarray, shape: tuple[int, ...], kernel_inputs: int | None) -> np.ndarray:
-    if kernel_inputs is not None:
+def to_ours(tensor: np.ndarray, shape: tuple[int, ...], layout: str) -> np.ndarray:
+    if layout.startswith("kernel"):
         tensor = tensor.T
     if tensor.size != math.prod(shape):
         raise ValueError(f"tensor of shape {tensor.shape} cannot become {shape}")
     return tensor.reshape(shape)
 
 
-def to_hf(array: np.ndarray, kernel_inputs: int | None) -> np.ndarray:
-    if kernel_inputs is None:
+def to_hf(array: np.ndarray, layout: str) -> np.ndarray:
+    if layout == "same":
         return array
-    inputs = math.prod(array.shape[:kernel_inputs])
+    if layout == "flat":
+        return array.reshape(-1)
+    inputs = math.prod(array.shape[: int(layout.removeprefix("kernel"))])
     return np.ascontiguousarray(array.reshape(inputs, -1).T)
 
 
@@ -138,7 +141,7 @@ def load_state(folder: Path, config: Qwen2Config, abstract_state: nnx.State, mes
 
         def load(path, variable):
             ours = ".".join(str(p) for p in path)
-            name, kernel_inputs = hf_name(ours)
+            name, layout = hf_name(ours)
             if name not in files:
                 raise KeyError(f"{folder}: tensor {name!r} (for {ours}) is missing from the checkpoint")
             file = files[name]
@@ -147,7 +150,7 @@ def load_state(folder: Path, config: Qwen2Config, abstract_state: nnx.State, mes
             tensor = open_files[file].get_tensor(name)
             shape = variable.get_value().shape
             try:
-                array = to_ours(tensor, shape, kernel_inputs).astype(variable.get_value().dtype)
+                array = to_ours(tensor, shape, layout).astype(variable.get_value().dtype)
             except ValueError as e:
                 raise ValueError(f"{folder}: {name}: {e}") from None
             sharding = sharding_of[path]
@@ -179,17 +182,17 @@ def save_state(out_dir: str | Path, config: Qwen2Config, params: nnx.State, dtyp
     out_dir = Path(out_dir)
     writer = jax.process_index() == 0
     stored_dtype = np.dtype(dtype) if dtype is not None else None
-    shards: list[list[tuple[str, int | None, jax.Array]]] = [[]]
+    shards: list[list[tuple[str, str, jax.Array]]] = [[]]
     shard_bytes = total_bytes = 0
     for path, variable in nnx.to_flat_state(params):
-        name, kernel_inputs = hf_name(".".join(str(p) for p in path))
+        name, layout = hf_name(".".join(str(p) for p in path))
         value = variable.get_value()
         stored_dtype = stored_dtype or np.dtype(value.dtype)
         nbytes = value.size * stored_dtype.itemsize
         if shards[-1] and shard_bytes + nbytes > max_shard_bytes:
             shards.append([])
             shard_bytes = 0
-        shards[-1].append((name, kernel_inputs, value))
+        shards[-1].append((name, layout, value))
         shard_bytes += nbytes
         total_bytes += nbytes
     if writer:
@@ -199,7 +202,7 @@ def save_state(out_dir: str | Path, config: Qwen2Config, params: nnx.State, dtyp
     for i, shard in enumerate(shards, start=1):
         file = "model.safetensors" if len(shards) == 1 else f"model-{i:05d}-of-{len(shards):05d}.safetensors"
         # Every process joins the gathers; only process 0 writes.
-        tensors = {name: to_hf(_host_array(value).astype(stored_dtype), k) for name, k, value in shard}
+        tensors = {name: to_hf(_host_array(value).astype(stored_dtype), layout) for name, layout, value in shard}
         if writer:
             # transformers refuses safetensors files without the "format" marker.
             save_file(tensors, out_dir / file, metadata={"format": "pt"})
