@@ -193,6 +193,7 @@ class TaskBuffer:
         self._steps[: len(tasks)] = np.asarray(steps, dtype=np.int64)
         self._keys = {k for k in map(self.dedup_key, tasks) if k is not None}
         if self._journal is not None:
+            self._journal.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._journal.with_name(self._journal.name + ".tmp")
             with open(tmp, "w", encoding="utf-8") as f:
                 for task, step in zip(tasks, self.steps):
