@@ -1,0 +1,78 @@
+"""Sharding over a (data=2, fsdp=2, tensor=2) mesh of 8 simulated CPU devices (in a subprocess, since the
+device count is fixed when jax starts)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import pytest
+from flax import nnx
+from hf_reference import build_hf_model, save_hf_model
+
+from azr_jax.models import Qwen2ForCausalLM, make_mesh, preset, state_shardings
+from azr_jax.models.sharding import ShardingRuleError, partition_spec
+
+
+@pytest.fixture(scope="module")
+def sharded_run(tmp_path_factory):
+    folder = save_hf_model(build_hf_model("tied_gqa2_theta1e6", seed=3, vocab_size=128), tmp_path_factory.mktemp("m"))
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    script = Path(__file__).with_name("sharded_forward_check.py")
+    done = subprocess.run([sys.executable, str(script), str(folder)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_sharded_logits_equal_single_device_logits(sharded_run):
+    assert sharded_run["devices"] == 8
+    assert sharded_run["max_abs_diff"] <= 1e-5
+
+
+def test_parameters_are_really_split(sharded_run):
+    params = sharded_run["params"]
+    expected = {
+        "embed_tokens": (["tensor", "fsdp"], [64, 32]),
+        "layers.0.attn.q_kernel": (["fsdp", "tensor", None], [32, 2, 16]),
+        "layers.0.attn.k_kernel": (["fsdp", "tensor", None], [32, 1, 16]),
+        "layers.0.attn.o_kernel": (["tensor", None, "fsdp"], [2, 16, 32]),
+        "layers.0.mlp.gate_kernel": (["fsdp", "tensor"], [32, 40]),
+        "layers.0.mlp.down_kernel": (["tensor", "fsdp"], [40, 32]),
+        "layers.1.input_norm.scale": ([None], [64]),
+    }
+    for name, (spec, shard_shape) in expected.items():
+        assert params[name]["spec"] == spec, name
+        assert params[name]["shard_shape"] == shard_shape, name
+
+
+def test_activations_stay_batch_sharded(sharded_run):
+    assert sharded_run["logits_spec"][0] == ["data", "fsdp"]
+
+
+def test_unknown_logical_axis_raises():
+    mesh = make_mesh(devices=jax.devices()[:1])
+    with pytest.raises(ShardingRuleError, match="'experts' has no sharding rule"):
+        partition_spec(("embed", "experts"), (4, 4), mesh, what="moe.kernel")
+
+
+def test_parameter_without_logical_axes_raises():
+    class Bare(nnx.Module):
+        def __init__(self):
+            self.w = nnx.Param(jnp.zeros((2, 2)))
+
+    with pytest.raises(ShardingRuleError, match="w: parameter has no logical_axes"):
+        state_shardings(nnx.state(Bare()), make_mesh(devices=jax.devices()[:1]))
+
+
+def test_every_parameter_of_the_3b_preset_has_a_rule():
+    abstract = nnx.eval_shape(lambda: Qwen2ForCausalLM(preset("qwen2.5-coder-3b"), rngs=nnx.Rngs(0)))
+    shardings = state_shardings(nnx.state(abstract), make_mesh(devices=jax.devices()[:1]))
+    assert len(nnx.to_flat_state(shardings)) == 1 + 36 * 12 + 1
+
+
+def test_mesh_shape_errors_name_the_sizes():
+    with pytest.raises(ValueError, match="data\\*fsdp\\*tensor = 4 but there are 1 devices"):
+        make_mesh(data=2, fsdp=2, tensor=1, devices=jax.devices()[:1])
