@@ -103,13 +103,16 @@ def _tagged(text: str, tag: str) -> list[str]:
 
 
 def extract_imports(program: str) -> tuple[str, ...]:
-    """The program's top-level import statements, as source lines (the public seed files' `imports`)."""
+    """The program's import statements, nested ones included, as source lines (the seed files' `imports`)."""
     try:
         tree = ast.parse(program)
+        nodes = sorted(
+            (n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))), key=lambda n: (n.lineno, n.col_offset)
+        )
+        found = [ast.unparse(n) for n in nodes]
     except Exception:  # noqa: BLE001 - any parse failure falls back to reading lines; the executor rejects bad code
-        lines = program.splitlines()
-        return tuple(line.strip() for line in lines if re.match(r"(import|from)\s+\w", line))
-    return tuple(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+        found = [line.strip() for line in program.splitlines() if re.match(r"\s*(import|from)\s+\w", line)]
+    return tuple(dict.fromkeys(found))
 
 
 def extract_program(answer: str) -> str | None:

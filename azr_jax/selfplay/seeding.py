@@ -58,6 +58,7 @@ class SeedingReport:
     format_errors: int = 0
     invalid: int = 0
     duplicates: int = 0
+    surplus: int = 0  # valid, new, but past the target in the last round
     added: int = 0
 
 
@@ -160,5 +161,5 @@ def _add_validated(buffer: TaskBuffer, candidates, validate, target: int, report
             continue
         seen.add(key)
         fresh.append(task)
-    added = int(buffer.add(fresh[:room], step=0).sum())
-    report.added += added
+    report.surplus += max(0, len(fresh) - room)
+    report.added += int(buffer.add(fresh[:room], step=0).sum())
