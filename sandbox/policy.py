@@ -1,11 +1,13 @@
-"""What model-written programs may import and call: data, so the proposer prompt can show the same list.
+"""What model-written programs may import and call: data, so the proposer prompt can show the same list,
+and its enforcement on the syntax tree.
 
 The policy is a first filter that keeps proposals honest (deterministic, no I/O); the jail is what holds
-when a trick gets past it.
+when a trick gets past it. This module is stdlib-only: the jailed worker imports it.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 
 # The Absolute Zero paper's list of banned modules and attributes (its Qwen runs), verbatim in meaning.
@@ -20,12 +22,21 @@ SANDBOX_BANNED_MODULES = (
     "pickle", "marshal", "gc", "inspect", "tempfile", "glob", "fcntl", "resource", "pty", "select",
     "asyncio", "concurrent", "_thread", "urllib", "http", "ftplib", "smtplib", "code", "codeop", "uuid",
     "secrets", "sqlite3", "mmap", "posix", "_posixsubprocess", "runpy", "zipimport", "faulthandler",
-    "tracemalloc", "sysconfig", "platform", "webbrowser", "atexit", "weakref", "dis",
+    "tracemalloc", "sysconfig", "platform", "webbrowser", "atexit", "weakref", "dis", "timeit",
 )  # fmt: skip
 
 BANNED_CALLS = (
     "open", "exec", "eval", "compile", "input", "globals", "locals", "vars", "breakpoint", "__import__",
     "getattr", "setattr", "delattr", "exit", "quit", "help", "memoryview",
+)  # fmt: skip
+
+# Dunder names ordinary task code uses (defining and calling special methods); none of them leads to
+# frames, globals, subclasses or builtins, which are the routes out of a namespace.
+SAFE_DUNDERS = (
+    "__init__", "__repr__", "__str__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+    "__hash__", "__len__", "__iter__", "__next__", "__contains__", "__getitem__", "__setitem__",
+    "__delitem__", "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__",
+    "__neg__", "__abs__", "__bool__", "__call__", "__name__", "__doc__", "__slots__", "__post_init__",
 )  # fmt: skip
 
 
@@ -36,8 +47,9 @@ class Policy:
     banned_modules: tuple[str, ...] = tuple(dict.fromkeys(PAPER_BANNED + SANDBOX_BANNED_MODULES))
     banned_calls: tuple[str, ...] = BANNED_CALLS
     # Dunder attributes (`__class__`, `__subclasses__`, `__globals__`...) are the usual route out of a
-    # restricted namespace; ordinary task code never needs them.
+    # restricted namespace; ordinary task code never needs them beyond `allowed_dunders`.
     ban_dunder_attributes: bool = True
+    allowed_dunders: tuple[str, ...] = SAFE_DUNDERS
 
     def banned_words(self) -> tuple[str, ...]:
         """The list a proposer prompt shows: every banned module and call, in a stable order."""
@@ -45,3 +57,83 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+
+
+def find_violation(tree: ast.AST, policy: Policy) -> str | None:
+    """The first policy violation in `tree` as a message, or None when the tree is allowed.
+
+    Imports are checked under every dotted prefix (`import os.path as p` is `os`), attribute chains are
+    resolved through import aliases (`import numpy as np; np.x` is `numpy.x`), and banned callables are
+    refused wherever their name appears, not only in calls (`g = eval` is as bad as `eval(...)`).
+    """
+    banned_modules = frozenset(policy.banned_modules)
+    banned_names = frozenset(policy.banned_calls)
+    allowed_dunders = frozenset(policy.allowed_dunders)
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if hit := _banned_prefix(alias.name, banned_modules):
+                    return f"import of banned module {hit!r}"
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    aliases[root] = root
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                return "relative imports are not allowed"
+            module = node.module or ""
+            for alias in node.names:
+                if alias.name == "*":
+                    return "star imports are not allowed"
+                if hit := _banned_prefix(f"{module}.{alias.name}", banned_modules):
+                    return f"import of banned module {hit!r}"
+                if alias.name in banned_names or _is_unsafe_dunder(alias.name, policy, allowed_dunders):
+                    return f"import of banned name {alias.name!r}"
+                aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if node.id in banned_names:
+                return f"use of banned name {node.id!r}"
+            if _is_unsafe_dunder(node.id, policy, allowed_dunders):
+                return f"use of dunder name {node.id!r}"
+        elif isinstance(node, ast.Attribute):
+            if _is_unsafe_dunder(node.attr, policy, allowed_dunders):
+                return f"access to dunder attribute {node.attr!r}"
+            dotted = _dotted_name(node, aliases)
+            if dotted and (hit := _banned_prefix(dotted, banned_modules)):
+                return f"use of banned attribute {hit!r}"
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name in banned_names:
+                return f"definition shadowing banned name {node.name!r}"
+    return None
+
+
+def _banned_prefix(dotted: str, banned: frozenset[str]) -> str | None:
+    parts = dotted.split(".")
+    for end in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:end])
+        if prefix in banned:
+            return prefix
+    return None
+
+
+def _is_unsafe_dunder(name: str, policy: Policy, allowed: frozenset[str]) -> bool:
+    return policy.ban_dunder_attributes and name.startswith("__") and name.endswith("__") and name not in allowed
+
+
+def _dotted_name(node: ast.Attribute, aliases: dict[str, str]) -> str | None:
+    """`a.b.c` with `a` replaced by what it was imported as; None unless the chain starts at an import.
+
+    Chains rooted at other names (a parameter called `code` or `time`) cannot reach a module.
+    """
+    parts = [node.attr]
+    value = node.value
+    while isinstance(value, ast.Attribute):
+        parts.append(value.attr)
+        value = value.value
+    if not isinstance(value, ast.Name) or value.id not in aliases:
+        return None
+    parts.append(aliases[value.id])
+    return ".".join(reversed(parts))

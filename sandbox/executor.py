@@ -1,0 +1,164 @@
+"""The executor the trainer holds: batch methods for the Absolute Zero task types over a warm jailed pool.
+
+    with Executor(SandboxConfig()) as executor:
+        gold = executor.validate([(program, input_text), ...])          # proposals: policy, determinism, output
+        outs = executor.run([(program, input_text), ...])               # one execution each (induction inputs)
+        ded = executor.check_deduction([(program, gold_output, predicted_output), ...])
+        abd = executor.check_abduction([(program, model_input, gold_output), ...])
+        ind = executor.check_induction([(model_program, inputs, outputs), ...])
+
+Every method takes a whole batch, keeps every worker busy, and returns one result per item in input order.
+Model output is only ever evaluated inside the jail; the host reads literals with ast.literal_eval at most.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+from sandbox.config import SandboxConfig
+from sandbox.jail import make_backend
+from sandbox.pool import WorkerPool
+from sandbox.results import CheckResult, ExecResult, InductionResult, Status
+from sandbox.semantics import literal_value, values_equal
+
+log = logging.getLogger(__name__)
+
+# Failures that say "this run could not finish" rather than "the program behaves differently each time".
+_RESOURCE_STATUSES = (Status.TIMEOUT, Status.MEMORY, Status.OUTPUT_TOO_LARGE, Status.SANDBOX_ERROR)
+
+
+class Executor:
+    """A pool of warm sandboxed workers; use as a context manager (or call close())."""
+
+    def __init__(self, config: SandboxConfig | None = None):
+        self.config = (config or SandboxConfig()).validated()
+        backend = make_backend(self.config)
+        try:
+            self._pool = WorkerPool(self.config, backend)
+        except BaseException:
+            backend.close()
+            raise
+        self.backend: str = backend.name
+        self.protections: tuple[str, ...] = backend.protections() or self._pool.applied_protections
+        if self.config.backend == "auto" and self.backend == "process":
+            log.warning("sandbox process backend active with: %s", "; ".join(self.protections) or "nothing")
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @property
+    def worker_restarts(self) -> int:
+        return self._pool.restarts
+
+    def run(self, items: Sequence[tuple[str, str]]) -> list[ExecResult]:
+        """One execution of each (program, input): repr(f(input)) or a failure status."""
+        jobs = [{"kind": "run", "program": program, "input": text} for program, text in items]
+        return [_exec_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
+
+    def run_inputs(self, program: str, inputs: Sequence[str]) -> list[ExecResult]:
+        """One program on many inputs (e.g. the inputs an induction proposer wrote)."""
+        return self.run([(program, text) for text in inputs])
+
+    def validate(self, proposals: Sequence[tuple[str, str]]) -> list[ExecResult]:
+        """Validates proposals (program, input) and computes their gold output.
+
+        Each runs twice, in fresh processes of the two worker groups (different PYTHONHASHSEED, different
+        address-space layout, later clock); the proposal is ok only when both reprs are equal.
+        """
+        jobs = [{"kind": "run", "program": program, "input": text} for program, text in proposals]
+        records = self._pool.run(jobs + jobs, [0] * len(jobs) + [1] * len(jobs))
+        first, second = records[: len(jobs)], records[len(jobs) :]
+        return [_deterministic(_exec_result(a), _exec_result(b)) for a, b in zip(first, second)]
+
+    def check_deduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
+        """(program, gold_output, predicted_output): does the predicted output equal the gold one by value?
+
+        Literals are compared on the host (ast.literal_eval, never eval); anything else (`deque([1])`,
+        `inf`, `dict(a=1)`) is evaluated in the jail, in the program's namespace.
+        """
+        results: list[CheckResult | None] = [None] * len(answers)
+        jobs, where = [], []
+        for i, (program, gold, predicted) in enumerate(answers):
+            if len(predicted) > 4 * self.config.output_cap + 1000:
+                results[i] = CheckResult(Status.OUTPUT_TOO_LARGE, False, error="predicted output is too long")
+                continue
+            (gold_ok, gold_value), (pred_ok, pred_value) = literal_value(gold), literal_value(predicted)
+            if gold_ok and pred_ok:
+                try:
+                    results[i] = CheckResult(Status.OK, values_equal(pred_value, gold_value), output=predicted)
+                    continue
+                except RecursionError:
+                    pass  # too deep to compare here: the jail can
+            jobs.append({"kind": "compare", "program": program, "predicted": predicted, "expected": gold})
+            where.append(i)
+        for i, record in zip(where, self._pool.run(jobs, [None] * len(jobs))):
+            results[i] = _check_result(record)
+        return results  # type: ignore[return-value]
+
+    def check_abduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
+        """(program, model_input, gold_output): does f(model_input) equal the gold output? Any input counts."""
+        jobs = [{"kind": "match", "program": p, "input": i, "expected": o} for p, i, o in answers]
+        return [_check_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
+
+    def check_induction(self, answers: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list[InductionResult]:
+        """(model_program, held_out_inputs, held_out_outputs): must reproduce every output; also the fraction."""
+        jobs, spans = [], []
+        for program, inputs, outputs in answers:
+            if len(inputs) != len(outputs):
+                raise ValueError(f"check_induction: {len(inputs)} inputs but {len(outputs)} outputs")
+            spans.append((len(jobs), len(jobs) + len(inputs)))
+            jobs += [{"kind": "match", "program": program, "input": i, "expected": o} for i, o in zip(inputs, outputs)]
+        checks = [_check_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
+        results = []
+        for start, end in spans:
+            cases = tuple(checks[start:end])
+            correct = sum(c.correct for c in cases)
+            results.append(InductionResult(bool(cases) and correct == len(cases), correct / max(1, len(cases)), cases))
+        return results
+
+
+def _exec_result(record: dict) -> ExecResult:
+    return ExecResult(
+        status=Status(record["status"]), output=record.get("output"), error_type=record.get("error_type"),
+        error=record.get("error"), seconds=record.get("seconds", 0.0),
+    )  # fmt: skip
+
+
+def _check_result(record: dict) -> CheckResult:
+    status = Status(record["status"])
+    return CheckResult(
+        status=status, correct=status is Status.OK and record.get("match") is True, output=record.get("output"),
+        error_type=record.get("error_type"), error=record.get("error"), seconds=record.get("seconds", 0.0),
+    )  # fmt: skip
+
+
+def _deterministic(first: ExecResult, second: ExecResult) -> ExecResult:
+    """One validation result from two runs under different hash seeds."""
+    seconds = first.seconds + second.seconds
+    if first.ok and second.ok:
+        if first.output == second.output:
+            return ExecResult(Status.OK, first.output, seconds=seconds)
+        return ExecResult(Status.NONDETERMINISTIC, error=f"run 1 gave {_clip(first.output)}, run 2 gave {_clip(second.output)}",
+                          seconds=seconds)  # fmt: skip
+    failed = second if first.ok else first
+    for status in _RESOURCE_STATUSES:
+        if status in (first.status, second.status):
+            failed = first if first.status is status else second
+            return ExecResult(failed.status, None, failed.error_type, failed.error, seconds)
+    if first.status is second.status:
+        return ExecResult(first.status, None, first.error_type, first.error, seconds)
+    return ExecResult(Status.NONDETERMINISTIC, error_type=failed.error_type,
+                      error=f"run 1 ended {first.status.value}, run 2 ended {second.status.value}: {failed.error}",
+                      seconds=seconds)  # fmt: skip
+
+
+def _clip(text: str | None, limit: int = 200) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + "..."

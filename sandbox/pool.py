@@ -1,0 +1,195 @@
+"""A pool of warm jailed workers that runs a batch of jobs and returns their results in input order.
+
+Jobs are sent in chunks (one JSON line each) so the host spends little time per job, with two chunks in
+flight per worker so none waits for the host. A job may be pinned to a hash-seed group (worker index
+parity). A worker that dies, or stops reporting for longer than one job's timeout plus a grace period,
+is killed (SIGTERM, then SIGKILL) and replaced; its unfinished jobs go back to the queue, except the one it
+was running, which is reported as a sandbox_error.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import selectors
+import signal
+import subprocess
+import time
+
+from sandbox.config import SandboxConfig
+from sandbox.jail import Launch, NsjailBackend, ProcessBackend, worker_settings
+
+GRACE_S = 2.0  # worker-side bookkeeping per job, on top of the job's own timeout
+START_TIMEOUT_S = 30.0
+# An idle worker reads a whole chunk line before running it; a busy one does not, so a second chunk is
+# sent ahead only when it fits in the pipe buffer and the write cannot block on a stuck worker.
+PIPE_SAFE_BYTES = 48 * 1024
+
+
+class WorkerProcess:
+    """One jailed worker, its pipes, and the jobs it has been sent but has not answered."""
+
+    def __init__(self, index: int, launch: Launch, settings: dict):
+        self.index = index
+        self.group = index % 2
+        self.process = subprocess.Popen(
+            launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=launch.env, cwd=launch.cwd,
+            close_fds=True, start_new_session=True,
+        )  # fmt: skip
+        self.started = time.monotonic()
+        self.buffer = b""
+        self.in_flight: collections.deque[int] = collections.deque()
+        self.last_progress = self.started
+        os.set_blocking(self.process.stdout.fileno(), False)
+        self._send({**settings, "harden": launch.harden})
+        hello = self._read_hello()
+        self.applied = tuple(hello["applied"])
+
+    def _read_hello(self) -> dict:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                if time.monotonic() > deadline or not selector.select(deadline - time.monotonic()):
+                    self.kill()
+                    raise RuntimeError(f"sandbox worker {self.index} did not start within {START_TIMEOUT_S:g} s")
+                data = self.process.stdout.read()
+                if not data:
+                    self.kill()
+                    raise RuntimeError(f"sandbox worker {self.index} exited at start (code {self.process.wait()})")
+                self.buffer += data
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _send(self, payload: object) -> None:
+        self.process.stdin.write(json.dumps(payload).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def send_jobs(self, indices: list[int], jobs: list[dict]) -> bool:
+        """Sends a chunk; False (nothing sent) when it could block on a busy worker's full pipe."""
+        line = json.dumps([jobs[i] for i in indices]).encode() + b"\n"
+        if self.in_flight and len(line) > PIPE_SAFE_BYTES:
+            return False
+        if not self.in_flight:
+            self.last_progress = time.monotonic()
+        self.in_flight.extend(indices)
+        self.process.stdin.write(line)
+        self.process.stdin.flush()
+        return True
+
+    def read_results(self) -> list[dict] | None:
+        """Complete result lines available now; None at end of file (the worker died)."""
+        data = self.process.stdout.read()
+        if not data:
+            return None
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        if lines:
+            self.last_progress = time.monotonic()
+        return [json.loads(line) for line in lines]
+
+    def kill(self) -> None:
+        """SIGTERM to the worker's session (nsjail or the confined interpreter), SIGKILL if it lingers."""
+        for sig, wait_s in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(wait_s)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class WorkerPool:
+    """`config.worker_count` workers (at least two: one per hash-seed group)."""
+
+    def __init__(self, config: SandboxConfig, backend: NsjailBackend | ProcessBackend):
+        self.config = config
+        self.backend = backend
+        self.settings = worker_settings(config)
+        self.workers = [self._start(i) for i in range(config.worker_count)]
+        self.restarts = 0
+
+    def _start(self, index: int) -> WorkerProcess:
+        return WorkerProcess(index, self.backend.launch(index), self.settings)
+
+    @property
+    def applied_protections(self) -> tuple[str, ...]:
+        """What the workers applied to themselves (process backend); identical across workers."""
+        return self.workers[0].applied
+
+    def run(self, jobs: list[dict], groups: list[int | None]) -> list[dict]:
+        """Runs every job once (on a worker of its group, when given) and returns the results in order."""
+        results: list[dict | None] = [None] * len(jobs)
+        queues = {0: collections.deque(), 1: collections.deque(), None: collections.deque()}
+        for i, group in enumerate(groups):
+            queues[group].append(i)
+        pending = len(jobs)
+        chunk = self._chunk_size(len(jobs))
+        with selectors.DefaultSelector() as selector:
+            for worker in self.workers:
+                selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
+            while pending:
+                for worker in self.workers:
+                    while len(worker.in_flight) < 2 * chunk:
+                        queue = queues[worker.group] if queues[worker.group] else queues[None]
+                        batch = _take(queue, chunk)
+                        if not batch:
+                            break
+                        if not worker.send_jobs(batch, jobs):
+                            queue.extendleft(reversed(batch))
+                            break
+                timeout = self.config.timeout_s + GRACE_S
+                for key, _ in selector.select(timeout=min(timeout, 1.0)):
+                    worker = key.data
+                    lines = worker.read_results()
+                    if lines is None:
+                        pending -= self._replace(worker, selector, queues, results, "the worker died")
+                        continue
+                    for record in lines:
+                        results[worker.in_flight.popleft()] = record
+                        pending -= 1
+                now = time.monotonic()
+                for worker in list(self.workers):
+                    if worker.in_flight and now - worker.last_progress > timeout:
+                        pending -= self._replace(worker, selector, queues, results, "the worker stopped responding")
+                    elif not worker.in_flight and now - worker.started > self.config.worker_max_age_s:
+                        self._replace(worker, selector, queues, results, "")
+        return results  # type: ignore[return-value]
+
+    def _chunk_size(self, n_jobs: int) -> int:
+        # Small batches are split finer so that every worker gets a share.
+        return max(1, min(self.config.chunk_size, n_jobs // (4 * len(self.workers))))
+
+    def _replace(self, worker: WorkerProcess, selector, queues, results, reason: str) -> int:
+        """Kills and restarts `worker`; returns how many of its jobs were settled (the one it was running)."""
+        selector.unregister(worker.process.stdout)
+        worker.kill()
+        settled = 0
+        if worker.in_flight:
+            running = worker.in_flight.popleft()
+            results[running] = {"status": "sandbox_error", "error": reason, "seconds": 0.0}
+            settled = 1
+            queues[worker.group].extendleft(reversed(worker.in_flight))
+        fresh = self._start(worker.index)
+        self.workers[worker.index] = fresh
+        selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
+        self.restarts += 1
+        return settled
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        self.backend.close()
+
+
+def _take(queue: collections.deque, n: int) -> list[int]:
+    return [queue.popleft() for _ in range(min(n, len(queue)))]

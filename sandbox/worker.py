@@ -1,0 +1,203 @@
+"""The warm worker: a Python interpreter started once inside the jail that forks a fresh child per job.
+
+Protocol (newline-delimited JSON on the inherited stdin/stdout):
+  host -> worker: one settings line, then one line per chunk: a list of jobs.
+  worker -> host: one hello line (the protections this process applied itself), then one result line per
+  job, in order.
+The child closes the protocol pipes and points fds 0-2 at /dev/null before any job code runs, so a job can
+neither read other jobs nor forge results; it reports its single result through a pipe of its own.
+Stdlib-only, like everything the worker imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+from sandbox import semantics
+from sandbox.policy import Policy
+
+# Imported once here so that children start with them loaded (a fork shares them copy-on-write);
+# programs import them constantly.
+_WARM_MODULES = (
+    "collections", "collections.abc", "math", "itertools", "functools", "heapq", "bisect", "re", "string",
+    "typing", "operator", "copy", "dataclasses", "enum", "fractions", "decimal", "statistics", "json",
+)  # fmt: skip
+_WARM_PROGRAM = "from collections import defaultdict\ndef f(a, b=2):\n    return sorted({a: [b]}.items())\n"
+_RESULT_SLACK = 4096  # bytes of JSON around the output in one child's result
+
+
+def main() -> None:
+    protocol_in, protocol_out = os.dup(0), os.dup(1)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    reader = os.fdopen(protocol_in, "rb")
+    settings = json.loads(reader.readline())
+    applied = harden(settings["harden"]) if settings.get("harden") else []
+    worker = Worker(settings, devnull, (protocol_in, protocol_out))
+    _write_line(protocol_out, {"hello": True, "pid": os.getpid(), "applied": applied})
+    for line in reader:
+        for job in json.loads(line):
+            _write_line(protocol_out, worker.run(job))
+
+
+class Worker:
+    """Runs jobs one at a time, each in a fresh forked child with its own limits."""
+
+    def __init__(self, settings: dict, devnull: int, protocol_fds: tuple[int, int]):
+        self.settings = settings
+        self.devnull = devnull
+        self.protocol_fds = protocol_fds
+        self.policy = Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["policy"].items()}) if settings["policy"] else None
+        # Signals from inside the pid namespace reach its init (this process) only where a handler is set;
+        # with every handler at its default, a job cannot kill or stop the worker.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        self.pid_namespace = os.getpid() == 1
+        for name in _WARM_MODULES:
+            __import__(name)
+        semantics.execute({"kind": "run", "program": _WARM_PROGRAM, "input": "1"}, self.policy, True, 100)
+        import gc
+
+        gc.freeze()  # keeps the children's collector off the parent's pages: fewer copy-on-write faults
+
+    def run(self, job: dict) -> dict:
+        start = time.perf_counter()
+        result = self._run_in_child(job)
+        result["seconds"] = round(time.perf_counter() - start, 6)
+        return result
+
+    def _run_in_child(self, job: dict) -> dict:
+        timeout = self.settings["timeout_s"]
+        cap = self.settings["output_cap"]
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            self._child(job, write_end)
+        os.close(write_end)
+        deadline = time.monotonic() + timeout
+        pidfd = os.pidfd_open(pid)
+        chunks: list[bytes] = []
+        size = 0
+        limit = cap * 6 + _RESULT_SLACK  # past any escaped repr within the cap
+        status = None
+        try:
+            while status is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    status = "timeout"
+                    break
+                ready, _, _ = select.select([read_end, pidfd], [], [], remaining)
+                if read_end in ready:
+                    data = os.read(read_end, 65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+                    size += len(data)
+                    if size > limit:
+                        status = "output_too_large"
+                elif pidfd in ready:
+                    # Exited, but something it started may hold the pipe open: take what is there.
+                    while size <= limit and select.select([read_end], [], [], 0)[0]:
+                        if not (data := os.read(read_end, 65536)):
+                            break
+                        chunks.append(data)
+                        size += len(data)
+                    status = "output_too_large" if size > limit else None
+                    break
+        finally:
+            os.close(read_end)
+            os.close(pidfd)
+            wait_status = self._reap(pid)
+        if status == "timeout":
+            return {"status": "timeout", "error": f"wall-clock limit of {timeout:g} s exceeded"}
+        if status == "output_too_large":
+            return {"status": "output_too_large", "error": f"the result passed {size} bytes"}
+        if chunks:
+            try:
+                return json.loads(b"".join(chunks))
+            except ValueError:
+                return {"status": "sandbox_error", "error": "the child wrote a malformed result"}
+        return _death_result(wait_status, timeout)
+
+    def _child(self, job: dict, result_fd: int) -> None:
+        try:
+            for fd in self.protocol_fds:
+                os.close(fd)
+            os.dup2(self.devnull, 2)
+            if not self.pid_namespace:
+                os.setsid()  # its own process group, so the worker can kill everything it starts
+            limits = self.settings["limits"]
+            memory = limits["memory_mb"] * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            cpu = int(self.settings["timeout_s"]) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            result = semantics.execute(job, self.policy, self.settings["allow_helpers"], self.settings["output_cap"])
+            payload = json.dumps(result, ensure_ascii=False).encode()
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(result_fd, view):]
+        finally:
+            os._exit(0)
+
+    def _reap(self, pid: int) -> int:
+        """Kills the child and everything it started, then collects them; returns the child's wait status."""
+        if self.pid_namespace:
+            # As init of the jail's pid namespace, -1 reaches exactly the jobs' processes, never the host.
+            _kill(-1)
+        else:
+            _kill(-pid)
+            _kill(pid)
+        _, wait_status = os.waitpid(pid, 0)
+        if self.pid_namespace:
+            while True:  # orphans of the job were re-parented to us
+                try:
+                    if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                        break
+                except ChildProcessError:
+                    break
+        return wait_status
+
+
+def _kill(target: int) -> None:
+    try:
+        os.kill(target, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _death_result(wait_status: int, timeout: float) -> dict:
+    """A child that exited without a result: killed by the CPU or memory limit, a signal, or os._exit."""
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        if sig == signal.SIGXCPU:
+            return {"status": "timeout", "error": f"CPU limit of {int(timeout) + 1} s exceeded"}
+        if sig == signal.SIGSEGV:
+            return {"status": "memory", "error": "killed by SIGSEGV (stack or address-space limit)"}
+        return {"status": "runtime_error", "error_type": "Signal", "error": f"killed by {signal.Signals(sig).name}"}
+    return {"status": "runtime_error", "error_type": "Exit",
+            "error": f"exited with code {os.waitstatus_to_exitcode(wait_status)} before reporting a result"}  # fmt: skip
+
+
+def harden(settings: dict) -> list[str]:
+    """Self-confinement for the `process` backend; returns only the protections that took effect."""
+    from sandbox import confine
+
+    return confine.apply(settings)
+
+
+def _write_line(fd: int, record: dict) -> None:
+    data = memoryview(json.dumps(record).encode() + b"\n")
+    while data:
+        data = data[os.write(fd, data):]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
