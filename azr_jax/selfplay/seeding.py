@@ -6,16 +6,18 @@ Model and executor are injected as callables, so this loop needs neither JAX nor
 - `validate_triplets(candidates) -> [Triplet | None]` (run the program on the input, check determinism),
 - `validate_induction(candidates) -> [InductionTask | None]` (run the program on every proposed input).
 
-As in the paper, deduction proposals sampled with K references from the growing seed set fill the shared
-seed set D_seed, which then initialises both the deduction and the abduction buffer; induction tasks are
+As in the paper, proposals made with K references from the growing seed set (half with the deduction and
+half with the abduction proposer prompt) fill the shared seed set D_seed, which then initialises both the
+deduction and the abduction buffer; induction tasks are
 proposed on programs drawn from D_seed until the induction buffer holds N as well.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import ml_collections
 import numpy as np
@@ -36,6 +38,9 @@ class SeedingConfig:
     target_size: int = 256  # N valid distinct tasks per buffer (batch 64 x factor 4 in the paper's runs)
     batch_size: int = 64  # proposals asked for per round
     max_rounds: int = 1000  # give up (with an error) after this many rounds per stage
+    # The seed set holds distinct tasks whatever the training buffers do: "normalized" (program, input)
+    # keys, or "exact" records (the public code's seed set).
+    dedup: Literal["normalized", "exact"] = "normalized"
 
     def __post_init__(self):
         for name in ("target_size", "batch_size", "max_rounds"):
@@ -113,12 +118,14 @@ def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_wor
         if report.rounds == seeding.max_rounds:
             raise SeedingError(f"seeding {buffer.task_type.value}: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} rounds ({report})")
         report.rounds += 1
+        # Half deduction, half abduction proposer prompts: both yield (program, input) triplets.
+        kinds = [(TaskType.DEDUCTION, TaskType.ABDUCTION)[i % 2] for i in range(seeding.batch_size)]
         texts = [
-            render(proposer_prompt(TaskType.DEDUCTION, buffer.sample_references(prompts.num_references, rng), banned_words, prompts), prompts, chat_template)
-            for _ in range(seeding.batch_size)
+            render(proposer_prompt(k, buffer.sample_references(prompts.num_references, rng), banned_words, prompts), prompts, chat_template)
+            for k in kinds
         ]
-        candidates = [parse_proposal(TaskType.DEDUCTION, c, prompts) for c in _generate(generate, texts)]
-        _add_validated(buffer, candidates, validate, seeding.target_size, report)
+        candidates = [parse_proposal(k, c, prompts) for k, c in zip(kinds, _generate(generate, texts))]
+        _add_validated(buffer, candidates, validate, seeding, report)
     return report
 
 
@@ -132,7 +139,7 @@ def _seed_induction(buffer, programs_buffer: TaskBuffer, generate, validate, rng
         texts = [render(proposer_prompt(TaskType.INDUCTION, [p], (), prompts), prompts, chat_template) for p in programs]
         completions = _generate(generate, texts)
         candidates = [parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)]
-        _add_validated(buffer, candidates, validate, seeding.target_size, report)
+        _add_validated(buffer, candidates, validate, seeding, report)
     return report
 
 
@@ -143,7 +150,7 @@ def _generate(generate: Generate, prompts: list[str]) -> list[str]:
     return completions
 
 
-def _add_validated(buffer: TaskBuffer, candidates, validate, target: int, report: SeedingReport) -> None:
+def _add_validated(buffer: TaskBuffer, candidates, validate, seeding: SeedingConfig, report: SeedingReport) -> None:
     report.proposals += len(candidates)
     parsed = [c for c in candidates if not isinstance(c, FormatError)]
     report.format_errors += len(candidates) - len(parsed)
@@ -152,14 +159,19 @@ def _add_validated(buffer: TaskBuffer, candidates, validate, target: int, report
         raise ValueError(f"validate returned {len(results)} results for {len(parsed)} candidates")
     valid = [task for task in results if task is not None]
     report.invalid += len(parsed) - len(valid)
-    room = target - len(buffer)
-    fresh, seen = [], set()
+    seen = {_seed_key(t, seeding) for t in buffer.tasks}
+    fresh = []
     for task in valid:
-        key = buffer.dedup_key(task)
-        if key is not None and (buffer.contains(task) or key in seen):
+        key = _seed_key(task, seeding)
+        if key in seen:
             report.duplicates += 1
             continue
         seen.add(key)
         fresh.append(task)
+    room = seeding.target_size - len(buffer)
     report.surplus += max(0, len(fresh) - room)
     report.added += int(buffer.add(fresh[:room], step=0).sum())
+
+
+def _seed_key(task, seeding: SeedingConfig) -> str:
+    return task.dedup_key() if seeding.dedup == "normalized" else json.dumps(task.to_record(), sort_keys=True)

@@ -86,6 +86,8 @@ def test_seeding_prompts_show_references_from_the_growing_seed_set():
     buffers, model = TaskBuffers(), FakeModel()
     run(buffers, model)
     first, later = model.calls[0], model.calls[2]
+    assert ["proposer (deduction)" in p for p in first] == [True, False, True, False, True]
+    assert ["proposer (abduction)" in p for p in first] == [False, True, False, True, False]
     assert all(len(re.findall(r"^Reference \d+:$", p, re.M)) == 1 for p in first)  # only the identity seed
     assert all(len(re.findall(r"^Reference \d+:$", p, re.M)) >= 2 for p in later)
     induction_prompts = [p for call in model.calls for p in call if "proposer (induction)" in p]
