@@ -57,7 +57,8 @@ def proposal_requests(
         reference_sets = [(p,) for p in buffers.sample_programs(batch_size, rng)]
     else:
         buffer = buffers[task_type]
-        reference_sets = [tuple(buffer.sample_references(config.prompts.num_references, rng)) for _ in range(batch_size)]
+        k = config.prompts.num_references
+        reference_sets = [tuple(buffer.sample_references(k, rng)) for _ in range(batch_size)]
     return [
         ProposalRequest(
             task_type=task_type,
@@ -73,13 +74,20 @@ def parse_proposals(
 ) -> list[Candidate | FormatError]:
     _check_lengths(requests, responses)
     return [
-        parse_proposal(r.task_type, text, config.prompts, program=r.references[0] if r.task_type is TaskType.INDUCTION else None)
+        parse_proposal(r.task_type, text, config.prompts, program=_induction_program(r))
         for r, text in zip(requests, responses)
     ]
 
 
+def _induction_program(request: ProposalRequest) -> Triplet | None:
+    return request.references[0] if request.task_type is TaskType.INDUCTION else None
+
+
 def solve_requests(
-    task_type: TaskType, tasks: Sequence[Triplet | InductionTask], config: SelfPlayConfig, chat_template: ChatTemplate | None = None
+    task_type: TaskType,
+    tasks: Sequence[Triplet | InductionTask],
+    config: SelfPlayConfig,
+    chat_template: ChatTemplate | None = None,
 ) -> list[SolveRequest]:
     task_type = TaskType(task_type)
     return [

@@ -56,7 +56,9 @@ class BufferError(ValueError):
 class TaskBuffer:
     """Validated tasks of one type, in the order they were added."""
 
-    def __init__(self, task_type: TaskType, config: BufferConfig = BufferConfig(), journal: str | os.PathLike | None = None):
+    def __init__(
+        self, task_type: TaskType, config: BufferConfig = BufferConfig(), journal: str | os.PathLike | None = None
+    ):
         self.task_type = TaskType(task_type)
         self.config = config
         self._records: list[Task] = []
@@ -101,23 +103,27 @@ class TaskBuffer:
         """Appends the tasks not already present (nor repeated within `tasks`); returns which were added."""
         tasks = list(tasks)
         cls = record_class(self.task_type)
-        added = np.zeros(len(tasks), dtype=bool)
-        new: list[Task] = []
-        for i, task in enumerate(tasks):
+        for task in tasks:
             if not isinstance(task, cls):
                 raise TypeError(f"{self.task_type.value} buffer takes {cls.__name__}, got {type(task).__name__}")
-            if self.config.max_tasks is not None and len(self._records) + len(new) >= self.config.max_tasks:
+        room = len(tasks) if self.config.max_tasks is None else max(0, self.config.max_tasks - len(self))
+        added = np.zeros(len(tasks), dtype=bool)
+        new: list[Task] = []
+        new_keys: set[str] = set()
+        for i, task in enumerate(tasks):
+            if len(new) == room:
                 break
             key = self.dedup_key(task)
             if key is not None:
-                if key in self._keys:
+                if key in self._keys or key in new_keys:
                     continue
-                self._keys.add(key)
+                new_keys.add(key)
             new.append(task)
             added[i] = True
         if new:
-            self._write_journal(new, step)
+            self._write_journal(new, step)  # first, so a failed write leaves memory unchanged
             self._append(new, step)
+            self._keys |= new_keys
         return added
 
     def _append(self, tasks: Sequence[Task], step: int) -> None:
@@ -258,7 +264,12 @@ def _journal_line(task: Task, step: int) -> str:
 class TaskBuffers:
     """One buffer per task type, seeded with the identity task; what the trainer checkpoints."""
 
-    def __init__(self, config: BufferConfig = BufferConfig(), journal_dir: str | os.PathLike | None = None, seed_identity: bool = True):
+    def __init__(
+        self,
+        config: BufferConfig = BufferConfig(),
+        journal_dir: str | os.PathLike | None = None,
+        seed_identity: bool = True,
+    ):
         self.config = config
         self.buffers = {
             t: TaskBuffer(t, config, None if journal_dir is None else Path(journal_dir) / f"{t.value}.jsonl")

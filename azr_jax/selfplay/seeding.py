@@ -116,12 +116,13 @@ def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_wor
     report = SeedingReport()
     while len(buffer) < seeding.target_size:
         if report.rounds == seeding.max_rounds:
-            raise SeedingError(f"seeding {buffer.task_type.value}: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} rounds ({report})")
+            raise SeedingError(_give_up_message(buffer, seeding, report))
         report.rounds += 1
         # Half deduction, half abduction proposer prompts: both yield (program, input) triplets.
         kinds = [(TaskType.DEDUCTION, TaskType.ABDUCTION)[i % 2] for i in range(seeding.batch_size)]
         texts = [
-            render(proposer_prompt(k, buffer.sample_references(prompts.num_references, rng), banned_words, prompts), prompts, chat_template)
+            render(proposer_prompt(k, buffer.sample_references(prompts.num_references, rng), banned_words, prompts),
+                   prompts, chat_template)
             for k in kinds
         ]
         candidates = [parse_proposal(k, c, prompts) for k, c in zip(kinds, _generate(generate, texts))]
@@ -129,18 +130,27 @@ def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_wor
     return report
 
 
-def _seed_induction(buffer, programs_buffer: TaskBuffer, generate, validate, rng, seeding, prompts, chat_template) -> SeedingReport:
+def _seed_induction(buffer, programs_buffer, generate, validate, rng, seeding, prompts, chat_template) -> SeedingReport:
     report = SeedingReport()
     while len(buffer) < seeding.target_size:
         if report.rounds == seeding.max_rounds:
-            raise SeedingError(f"seeding induction: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} rounds ({report})")
+            raise SeedingError(_give_up_message(buffer, seeding, report))
         report.rounds += 1
         programs = [programs_buffer[i] for i in rng.integers(0, len(programs_buffer), size=seeding.batch_size)]
         texts = [render(proposer_prompt(TaskType.INDUCTION, [p], (), prompts), prompts, chat_template) for p in programs]
         completions = _generate(generate, texts)
-        candidates = [parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)]
+        candidates = [
+            parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)
+        ]
         _add_validated(buffer, candidates, validate, seeding, report)
     return report
+
+
+def _give_up_message(buffer: TaskBuffer, seeding: SeedingConfig, report: SeedingReport) -> str:
+    return (
+        f"seeding {buffer.task_type.value}: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} "
+        f"rounds ({report})"
+    )
 
 
 def _generate(generate: Generate, prompts: list[str]) -> list[str]:
