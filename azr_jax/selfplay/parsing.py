@@ -129,8 +129,10 @@ def extract_program(answer: str) -> str | None:
 
 
 def extract_value(answer: str, kind: str) -> str | None:
-    """An input or output: the last ```<kind> block, else an untagged block, else <kind> tags, else the answer."""
-    for candidates in (fenced_blocks(answer, (kind,)), fenced_blocks(answer, ("",)), _tagged(answer, kind)):
+    """An input or output: the last ```<kind> block, else an untagged block, else any fenced block, else
+    <kind> tags, else the whole answer when it has no fence (an empty or unclosed fence gives None)."""
+    any_fenced = [m.group(2).strip() for m in _ANY_FENCE.finditer(answer)]
+    for candidates in (fenced_blocks(answer, (kind,)), fenced_blocks(answer, ("",)), any_fenced, _tagged(answer, kind)):
         if candidates and candidates[-1]:
             return candidates[-1]
     if "```" in answer:

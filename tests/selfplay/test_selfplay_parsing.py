@@ -72,6 +72,7 @@ def test_without_prefill_the_response_must_open_think_itself():
         (TaskType.DEDUCTION, fence("output", "[1, 2]"), "[1, 2]"),
         (TaskType.DEDUCTION, "```OUTPUT\n'abc'\n```", "'abc'"),
         (TaskType.DEDUCTION, fence("", "{'a': 1}"), "{'a': 1}"),  # untagged block
+        (TaskType.DEDUCTION, fence("python", "[3, 4]"), "[3, 4]"),  # value in a block of another language
         (TaskType.DEDUCTION, "<output>42</output>", "42"),
         (TaskType.DEDUCTION, " 42 ", "42"),  # bare answer
         (TaskType.DEDUCTION, fence("output", "1") + "\nwait\n" + fence("output", "2"), "2"),  # last block wins
