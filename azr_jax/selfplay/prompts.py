@@ -30,7 +30,10 @@ class PromptConfig:
     prefill_think: bool = True
     num_references: int = 6  # K reference triplets shown to deduction/abduction proposers
     induction_num_inputs: int = 10  # inputs an induction proposer writes (half shown, half held out)
-    time_limit_s: float = 10.0  # the executor's limit, stated in the requirements
+    # The requirements must match the executor's rules: keep these equal to sandbox.SandboxConfig's
+    # `timeout_s` and `allow_helpers` (the paper's Qwen runs reject top-level definitions besides `f`).
+    time_limit_s: float = 5.0
+    allow_helpers: bool = False
 
     def __post_init__(self):
         if self.num_references < 0:
@@ -86,7 +89,11 @@ _PROPOSER_GOAL = {
 def _requirements(banned_words: Sequence[str], config: PromptConfig) -> str:
     rules = [
         "The entry point is one function named `f` that takes at least one argument and returns a value. "
-        "Helper functions or classes are allowed if `f` uses them.",
+        + (
+            "Helper functions or classes are allowed if `f` uses them."
+            if config.allow_helpers
+            else "Define nothing else at the top level: put any helper inside `f`."
+        ),
         "It is deterministic: the same input always gives the same output.",
         "It does no input or output: no printing, no files, no network, no reading from the user.",
         "It uses no randomness and no clock, date or time.",

@@ -103,3 +103,15 @@ def test_solve_requests_render_with_the_chat_template():
     config = SelfPlayConfig(prompts=PromptConfig(template="chat"))
     (request,) = solve_requests(TaskType.DEDUCTION, REFERENCES[:1], config, fake_chat_template)
     assert request.prompt.startswith("<|im_start|>user") and request.task == REFERENCES[0]
+
+
+def test_requirements_follow_the_executor_defaults():
+    from sandbox.config import SandboxConfig
+
+    sandbox = SandboxConfig()
+    assert PromptConfig().time_limit_s == sandbox.timeout_s
+    assert PromptConfig().allow_helpers == sandbox.allow_helpers
+    strict = proposer_prompt(TaskType.DEDUCTION, REFERENCES[:1], BANNED, PromptConfig())
+    relaxed = proposer_prompt(TaskType.DEDUCTION, REFERENCES[:1], BANNED, PromptConfig(allow_helpers=True, time_limit_s=2.5))
+    assert "Define nothing else at the top level" in strict and "within 5 seconds" in strict
+    assert "Helper functions or classes are allowed" in relaxed and "within 2.5 seconds" in relaxed
