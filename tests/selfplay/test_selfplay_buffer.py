@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from selfplay_prompt_cases import INDUCTION, REFERENCES
 
 from azr_jax.selfplay.buffer import BufferConfig, BufferError, TaskBuffer, TaskBuffers
@@ -255,3 +257,14 @@ def test_induction_programs_come_uniformly_from_deduction_and_abduction():
     programs = buffers.sample_programs(8000, np.random.default_rng(5))
     counts = np.array([programs.count(t) for t in numbered(4)])
     np.testing.assert_allclose(counts / 8000, 0.25, atol=0.02)  # standard error 0.005
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.text(), st.text(), st.text(), st.integers(0, 10**6)), max_size=8))
+def test_any_tasks_survive_a_json_checkpoint(rows):
+    buffer = TaskBuffer(TaskType.DEDUCTION, BufferConfig(dedup="off"))
+    for program, inp, out, step in rows:
+        buffer.add([Triplet(program, inp, out)], step=step)
+    restored = TaskBuffer(TaskType.DEDUCTION, BufferConfig(dedup="off"))
+    restored.load_state_dict(json.loads(json.dumps(buffer.state_dict())))
+    assert restored.tasks == buffer.tasks and restored.steps.tolist() == buffer.steps.tolist()

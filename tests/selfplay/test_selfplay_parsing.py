@@ -178,3 +178,11 @@ def test_parsers_never_raise(text, task_type, prefill):
         parse_proposal(task_type, text, cfg, program=PROGRAM),
     ):
         assert result is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_dedup_normalisation_never_raises(text):
+    from azr_jax.selfplay.tasks import normalize_arguments, normalize_program
+
+    assert isinstance(normalize_program(text), str) and isinstance(normalize_arguments(text), str)
