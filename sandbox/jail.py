@@ -170,6 +170,8 @@ def _jail_env(index: int) -> dict:
         "LANG": "C.UTF-8",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
+        # Resolve every libpython symbol once in the worker, not lazily in each forked child.
+        "LD_BIND_NOW": "1",
     }
 
 

@@ -74,13 +74,16 @@ class Worker:
         return result
 
     def _run_in_child(self, job: dict) -> dict:
+        prepared = semantics.prepare(job, self.policy, self.settings["allow_helpers"])
+        if not isinstance(prepared, semantics.PreparedJob):
+            return prepared  # refused before any of its code could run: no process needed
         timeout = self.settings["timeout_s"]
         cap = self.settings["output_cap"]
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            self._child(job, write_end)
+            self._child(prepared, write_end)
         os.close(write_end)
         deadline = time.monotonic() + timeout
         pidfd = os.pidfd_open(pid)
@@ -127,7 +130,7 @@ class Worker:
                 return {"status": "sandbox_error", "error": "the child wrote a malformed result"}
         return _death_result(wait_status, timeout)
 
-    def _child(self, job: dict, result_fd: int) -> None:
+    def _child(self, job: semantics.PreparedJob, result_fd: int) -> None:
         try:
             for fd in self.protocol_fds:
                 os.close(fd)
@@ -139,7 +142,7 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             cpu = int(self.settings["timeout_s"]) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-            result = semantics.execute(job, self.policy, self.settings["allow_helpers"], self.settings["output_cap"])
+            result = semantics.run_prepared(job, self.settings["output_cap"])
             payload = json.dumps(result, ensure_ascii=False).encode()
             view = memoryview(payload)
             while view:

@@ -1,0 +1,119 @@
+"""Benchmark: proposal validation (policy, determinism, gold output) on real AZR seed programs, jailed pool
+versus the naive baseline (one fresh `python -c` subprocess per execution, no jail), in the same run.
+
+Both sides do the same work per program: two executions under different PYTHONHASHSEED values and a
+comparison of the reprs. Run: `python -m sandbox bench` or `python benchmarks/sandbox_bench.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sandbox.config import SandboxConfig
+from sandbox.executor import Executor
+from sandbox.results import Status
+
+DEFAULT_SEED_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "azr_seed"
+TRIVIAL = ("def f(a):\n    return a + 1", "1")
+
+
+def load_seed_programs(seed_dir: Path) -> list[tuple[str, str]]:
+    """(program, input) pairs: the 256 deduction seeds and every input of the 256 induction seeds."""
+    items = []
+    with open(seed_dir / "3b_coder_seed_io.jsonl") as lines:
+        items += [(row["snippet"], row["input"]) for row in map(json.loads, lines)]
+    with open(seed_dir / "3b_coder_code_f_seed_io.jsonl") as lines:
+        items += [(row["snippet"], text) for row in map(json.loads, lines) for text in row["inputs"]]
+    return items
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def naive_validate(item: tuple[str, str], timeout_s: float) -> tuple[str, float]:
+    """The baseline: each execution is a fresh interpreter (`python -c`), two per program."""
+    program, text = item
+    source = f"{program}\nprint(repr(f({text})))"
+    start = time.perf_counter()
+    outputs = []
+    for seed in ("1", "2"):
+        try:
+            done = subprocess.run([sys.executable, "-c", source], capture_output=True, timeout=timeout_s,
+                                  env={"PYTHONHASHSEED": seed, "PATH": os.environ.get("PATH", "")}, check=False)  # fmt: skip
+            outputs.append(done.stdout if done.returncode == 0 else None)
+        except subprocess.TimeoutExpired:
+            outputs.append(None)
+    status = "ok" if outputs[0] is not None and outputs[0] == outputs[1] else "failed"
+    return status, time.perf_counter() - start
+
+
+def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parallel: int, skip_baseline: bool) -> str:
+    seeds = load_seed_programs(seed_dir)
+    items = (seeds * (n_programs // len(seeds) + 1))[:n_programs]
+    config = SandboxConfig(workers=workers, allow_helpers=True)
+    rows = []
+    with Executor(config) as executor:
+        executor.validate(items[:64])  # warm-up: first forks of each worker
+        start = time.perf_counter()
+        results = executor.validate(items)
+        elapsed = time.perf_counter() - start
+        ok = sum(r.status is Status.OK for r in results)
+        per_program = [r.seconds / 2 for r in results]  # worker-side time of one execution
+        rows.append(("jailed pool (validate)", len(items), elapsed, ok, per_program))
+        trivial = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            executor.validate([TRIVIAL])
+            trivial.append(time.perf_counter() - t0)
+        backend, n_workers, restarts = executor.backend, executor.config.worker_count, executor.worker_restarts
+    if not skip_baseline:
+        with concurrent.futures.ThreadPoolExecutor(baseline_parallel) as pool:
+            start = time.perf_counter()
+            outcomes = list(pool.map(lambda item: naive_validate(item, config.timeout_s), items))
+            elapsed = time.perf_counter() - start
+        latencies = [seconds / 2 for _, seconds in outcomes]
+        rows.append((f"naive python -c x{baseline_parallel}", len(items), elapsed,
+                     sum(s == "ok" for s, _ in outcomes), latencies))  # fmt: skip
+    base_rate = rows[-1][1] / rows[-1][2]
+    lines = [
+        f"backend={backend} workers={n_workers} cpus={os.cpu_count()} programs={len(items)} "
+        f"(seed programs repeated; 2 executions each) worker restarts={restarts}",
+        f"{'runner':<26}{'programs/s':>12}{'ratio':>8}{'ok':>7}{'exec p50 ms':>13}{'exec p99 ms':>13}",
+    ]
+    for name, count, seconds, ok_count, lat in rows:
+        rate = count / seconds
+        lines.append(f"{name:<26}{rate:>12.1f}{rate / base_rate:>8.2f}{ok_count:>7}"
+                     f"{percentile(lat, 0.5) * 1e3:>13.2f}{percentile(lat, 0.99) * 1e3:>13.2f}")  # fmt: skip
+    lines.append(
+        f"trivial program, end-to-end validate() of one item: p50 {percentile(trivial, 0.5) * 1e3:.2f} ms, "
+        f"p99 {percentile(trivial, 0.99) * 1e3:.2f} ms, mean {statistics.mean(trivial) * 1e3:.2f} ms"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--programs", type=int, default=2048, help="programs to validate (>= 1000)")
+    parser.add_argument("--seed-dir", type=Path, default=DEFAULT_SEED_DIR)
+    parser.add_argument("--workers", type=int, default=0, help="0 = one per CPU core (at least 2)")
+    parser.add_argument("--baseline-parallel", type=int, default=2)
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args(argv)
+    if not (args.seed_dir / "3b_coder_seed_io.jsonl").exists():
+        parser.error(f"no seed data in {args.seed_dir} (pass --seed-dir)")
+    print(run_benchmark(args.programs, args.seed_dir, args.workers, args.baseline_parallel, args.skip_baseline))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
