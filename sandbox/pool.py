@@ -89,6 +89,13 @@ class WorkerProcess:
             self.last_progress = time.monotonic()
         return [json.loads(line) for line in lines]
 
+    def retired_cleanly(self) -> bool:
+        """True when the worker ended itself between jobs (exit code 0), so no job was running."""
+        try:
+            return self.process.wait(0.5) == 0
+        except subprocess.TimeoutExpired:
+            return False
+
     def kill(self) -> None:
         """SIGTERM to the worker's session (nsjail or the confined interpreter), SIGKILL if it lingers."""
         for sig, wait_s in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 5.0)):
@@ -172,13 +179,14 @@ class WorkerPool:
     def _replace(self, worker: WorkerProcess, selector, queues, results, reason: str) -> int:
         """Kills and restarts `worker`; returns how many of its jobs were settled (the one it was running)."""
         selector.unregister(worker.process.stdout)
+        clean = worker.retired_cleanly()
         worker.kill()
         settled = 0
-        if worker.in_flight:
+        if worker.in_flight and not clean:
             running = worker.in_flight.popleft()
             results[running] = {"status": "sandbox_error", "error": reason, "seconds": 0.0}
             settled = 1
-            queues[worker.group].extendleft(reversed(worker.in_flight))
+        queues[worker.group].extendleft(reversed(worker.in_flight))
         fresh = self._start(worker.index)
         self.workers[worker.index] = fresh
         selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)

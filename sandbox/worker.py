@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import sys
 import time
@@ -45,6 +46,8 @@ def main() -> None:
     for line in reader:
         for job in json.loads(line):
             _write_line(protocol_out, worker.run(job))
+            if worker.retire:
+                return  # the host sees end of file and starts a fresh worker for the rest
 
 
 class Worker:
@@ -60,6 +63,8 @@ class Worker:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         self.pid_namespace = os.getpid() == 1
+        self.workdir = os.getcwd()
+        self.retire = False
         for name in _WARM_MODULES:
             __import__(name)
         semantics.execute({"kind": "run", "program": _WARM_PROGRAM, "input": "1"}, self.policy, True, 100)
@@ -119,6 +124,7 @@ class Worker:
             os.close(read_end)
             os.close(pidfd)
             wait_status = self._reap(pid)
+            self._clean_workdir()
         if status == "timeout":
             return {"status": "timeout", "error": f"wall-clock limit of {timeout:g} s exceeded"}
         if status == "output_too_large":
@@ -167,6 +173,18 @@ class Worker:
                 except ChildProcessError:
                     break
         return wait_status
+
+
+    def _clean_workdir(self) -> None:
+        """Empties the working directory: files must not outlive their job (one listdir when clean)."""
+        for entry in os.scandir(self.workdir):
+            if entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        # What a job made undeletable would reach the next job: retire this worker (and its tmpfs) instead.
+        self.retire = bool(os.listdir(self.workdir))
 
 
 def _kill(target: int) -> None:
