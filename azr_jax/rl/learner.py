@@ -1,0 +1,268 @@
+"""The compiled, sharded RL update: chunked log-probs -> PPO objective -> accumulated gradients -> AdamW.
+
+`Learner` holds one model graph, the RL config and the mesh, and compiles two functions over them:
+`update(state, batch)` (all epochs, mini-batches and micro-batches of one step in a single jit, train state
+donated) and `logprobs(params, ids, mask)` (old log-probs with the current parameters, micro-batched).
+Parameters and optimizer state are sharded by the model's logical-axis rules; batches over (data, fsdp).
+
+    learner = Learner(model, config, mesh)      # model built with **model_options(config, mesh)
+    state = learner.init_state(model)           # the model's arrays move into the state
+    old, gap = learner.old_logprobs(state, ids, mask, loss_mask, sampler_logprobs)
+    state, metrics = learner.update(state, RLBatch.from_numpy(ids, mask, loss_mask, advantages, old))
+    sampler_model = learner.policy(state)       # the same arrays, no copy; re-take after every update
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from azr_jax.models import Qwen2ForCausalLM
+from azr_jax.models.sharding import logical_sharding, state_shardings
+from azr_jax.rl import losses
+from azr_jax.rl.batch import BatchLayout, RLBatch, batch_layout, from_micro_batches, to_micro_batches
+from azr_jax.rl.config import RLConfig
+from azr_jax.rl.logprobs import token_logprobs
+from azr_jax.rl.optimizer import learning_rate_schedule, make_optimizer
+from azr_jax.rl.parallel import BATCH_AXES, batch_shards, replicated, shard_batch
+
+_COMPUTE_DTYPES = {"bfloat16": jnp.bfloat16, "float32": jnp.float32}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass
+class TrainState:
+    step: jax.Array  # optimizer updates applied so far (drives the learning-rate schedule)
+    params: nnx.State
+    opt_state: optax.OptState
+
+
+def model_options(config: RLConfig, mesh: Mesh | None = None) -> dict[str, Any]:
+    """Keyword arguments for Qwen2ForCausalLM(...) / .from_pretrained(...) that this config trains."""
+    return {"dtype": _COMPUTE_DTYPES[config.compute_dtype], "param_dtype": jnp.float32, "remat": config.remat, "mesh": mesh}
+
+
+class Learner:
+    def __init__(self, model: Qwen2ForCausalLM, config: RLConfig, mesh: Mesh):
+        _check_model(model, config, mesh)
+        self.config = config
+        self.mesh = mesh
+        self.graphdef, params = nnx.split(model)
+        self.optimizer = make_optimizer(config)
+        self._schedule = learning_rate_schedule(config)
+        self.param_shardings = state_shardings(params, mesh)
+        abstract_opt_state = jax.eval_shape(self.optimizer.init, params)
+        self.state_shardings = TrainState(
+            step=replicated(mesh), params=self.param_shardings, opt_state=_opt_state_shardings(abstract_opt_state, mesh)
+        )
+        self.batch_shards = batch_shards(mesh)
+        self._init = jax.jit(
+            lambda params: TrainState(jnp.zeros((), jnp.int32), params, self.optimizer.init(params)),
+            in_shardings=(self.param_shardings,),
+            out_shardings=self.state_shardings,
+            donate_argnums=0,
+        )
+        self._updates: dict[BatchLayout, Any] = {}
+        self._logprob_fns: dict[BatchLayout, Any] = {}
+
+    # ---- state ----
+
+    def init_state(self, model: Qwen2ForCausalLM) -> TrainState:
+        """Step 0 with fresh AdamW moments; the model's parameter arrays are donated to the state."""
+        return self._init(nnx.state(model))
+
+    def policy(self, state: TrainState) -> Qwen2ForCausalLM:
+        """The model on the state's parameter arrays (no copy), for sampling. An update donates those arrays, so
+        take a new one after each update."""
+        return nnx.merge(self.graphdef, state.params)
+
+    def layout(self, num_sequences: int) -> BatchLayout:
+        """The batch hierarchy for a global batch of this size; raises naming the setting that does not divide."""
+        return batch_layout(num_sequences, self.config, self.batch_shards)
+
+    # ---- log-probs ----
+
+    def logprobs(self, params: nnx.State, input_ids, attention_mask) -> jax.Array:
+        """Per-token log-probs [sequences, length] under `params` (entry 0 is 0), micro-batched like the update."""
+        layout = self.layout(input_ids.shape[0])
+        if layout not in self._logprob_fns:
+            self._logprob_fns[layout] = jax.jit(
+                functools.partial(self._logprobs, layout=layout),
+                in_shardings=(self.param_shardings, self._batch_sharding, self._batch_sharding),
+                out_shardings=self._batch_sharding,
+            )
+        input_ids, attention_mask = shard_batch((input_ids, attention_mask), self.mesh, input_ids.shape[0])
+        return self._logprob_fns[layout](params, input_ids, attention_mask)
+
+    def old_logprobs(
+        self, state: TrainState, input_ids, attention_mask, loss_mask, sampler_logprobs=None
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """The PPO ratio's denominator, by rl.old_logprobs, and the sampler-vs-trainer gap when both exist."""
+        if self.config.old_logprobs == "sampler":
+            if sampler_logprobs is None:
+                raise ValueError("rl.old_logprobs='sampler' needs the sampler's log-probs")
+            return shard_batch(jnp.asarray(sampler_logprobs, jnp.float32), self.mesh), {}
+        trainer_logprobs = self.logprobs(state.params, input_ids, attention_mask)
+        if sampler_logprobs is None:
+            return trainer_logprobs, {}
+        sampler_logprobs, loss_mask = shard_batch((np.asarray(sampler_logprobs, np.float32), np.asarray(loss_mask)), self.mesh)
+        return trainer_logprobs, jax.jit(losses.logprob_gap)(trainer_logprobs, sampler_logprobs, loss_mask)
+
+    # ---- the update ----
+
+    def update(self, state: TrainState, batch: RLBatch) -> tuple[TrainState, dict[str, jax.Array]]:
+        """One RL step: num_epochs x num_mini_batches optimizer updates. `state` is donated (invalid afterwards).
+
+        Returns the new state and scalar diagnostics: means over the step's optimizer updates (maxima/minima
+        for ratio_max/ratio_min); grad_norm is before clipping; tokens counts the batch's response tokens.
+        """
+        if self.config.kl_coeff and batch.ref_logprobs is None:
+            raise ValueError("rl.kl_coeff > 0 needs RLBatch.ref_logprobs (log-probs under the reference model)")
+        layout = self.layout(batch.num_sequences)
+        if layout not in self._updates:
+            self._updates[layout] = jax.jit(
+                functools.partial(self._update, layout=layout),
+                in_shardings=(self.state_shardings, self._batch_sharding),
+                out_shardings=(self.state_shardings, replicated(self.mesh)),
+                donate_argnums=0,
+            )
+        return self._updates[layout](state, shard_batch(batch, self.mesh, batch.num_sequences))
+
+    @property
+    def _batch_sharding(self) -> NamedSharding:
+        return NamedSharding(self.mesh, PartitionSpec(BATCH_AXES))
+
+    def _micro_batches(self, x: jax.Array, layout: BatchLayout) -> jax.Array:
+        x = to_micro_batches(x, layout)
+        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, PartitionSpec(None, None, BATCH_AXES)))
+
+    def _logprobs(self, params, input_ids, attention_mask, layout: BatchLayout):
+        whole = BatchLayout(input_ids.shape[0], layout.micro_batch_size, 1, input_ids.shape[0] // layout.micro_batch_size)
+        xs = (self._micro_batches(input_ids, whole)[0], self._micro_batches(attention_mask, whole)[0])
+
+        def micro_batch_logprobs(x):
+            model = _merge_here(self.graphdef, params)
+            return token_logprobs(model, x[0], x[1], self.config.logprob_chunk_size)[0]
+
+        out = jax.lax.map(micro_batch_logprobs, xs)
+        return from_micro_batches(out[None], whole)
+
+    def _micro_batch_grads(self, params, micro: RLBatch, weights, token_weights):
+        def loss_fn(params):
+            model = _merge_here(self.graphdef, params)
+            logprobs, entropy = token_logprobs(model, micro.input_ids, micro.attention_mask, self.config.logprob_chunk_size)
+            if not self.config.entropy_coeff:
+                entropy = jax.lax.stop_gradient(entropy)
+            return losses.objective(
+                logprobs,
+                entropy,
+                micro.old_logprobs,
+                micro.advantages,
+                micro.ref_logprobs,
+                micro.loss_mask,
+                weights,
+                token_weights,
+                self.config,
+            )
+
+        (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        return jax.lax.with_sharding_constraint(grads, self.param_shardings), metrics
+
+    def _mini_batch_update(self, state: TrainState, mini: RLBatch):
+        """One optimizer update from a mini-batch [micro-batches, micro_batch_size, length]."""
+        weights = losses.loss_weights(mini.loss_mask, self.config.loss_aggregation)
+        token_weights = losses.loss_weights(mini.loss_mask, "token_mean")
+        if mini.input_ids.shape[0] == 1:
+            grads, metrics = self._micro_batch_grads(
+                state.params, jax.tree.map(lambda x: x[0], mini), weights[0], token_weights[0]
+            )
+        else:
+
+            def accumulate(grads, xs):
+                micro, w, tw = xs
+                micro_grads, metrics = self._micro_batch_grads(state.params, micro, w, tw)
+                return jax.tree.map(jnp.add, grads, micro_grads), metrics
+
+            zeros = jax.tree.map(jnp.zeros_like, state.params)
+            grads, metrics = jax.lax.scan(accumulate, zeros, (mini, weights, token_weights))
+            metrics = _combine(metrics)
+        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["learning_rate"] = self._schedule(state.step)
+        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return TrainState(state.step + 1, params, opt_state), metrics
+
+    def _update(self, state: TrainState, batch: RLBatch, layout: BatchLayout):
+        key = jax.random.key(self.config.seed)
+        shuffle = self.config.shuffle and layout.num_mini_batches > 1
+
+        def epoch(state, _):
+            data = batch
+            if shuffle:
+                order = jax.random.permutation(jax.random.fold_in(key, state.step), batch.num_sequences)
+                data = jax.tree.map(lambda x: x[order], data)
+            minis = jax.tree.map(lambda x: self._micro_batches(x, layout), data)
+            return jax.lax.scan(self._mini_batch_update, state, minis)
+
+        state, metrics = jax.lax.scan(epoch, state, None, length=self.config.num_epochs)
+        metrics = _combine(jax.tree.map(lambda x: x.reshape(-1), metrics), mean=True)
+        metrics["learning_rate"] = self._schedule(state.step - 1)
+        metrics["tokens"] = jnp.sum(batch.loss_mask)
+        return state, metrics
+
+
+def _merge_here(graphdef, params: nnx.State) -> Qwen2ForCausalLM:
+    """The module with fresh Variables of the current trace level: inside a scan/map body NNX refuses to update
+    (as its remat does) Variables that were created outside it."""
+    return nnx.merge(graphdef, jax.tree.map(lambda x: x, params))
+
+
+def _combine(metrics: dict[str, jax.Array], mean: bool = False) -> dict[str, jax.Array]:
+    """Reduces stacked diagnostics over their leading axis: extremes by max/min, the rest by sum (or mean)."""
+    out = {}
+    for name, values in metrics.items():
+        if name in losses.EXTREME_METRICS:
+            out[name] = jnp.max(values) if losses.EXTREME_METRICS[name] is jnp.maximum else jnp.min(values)
+        else:
+            out[name] = jnp.mean(values) if mean else jnp.sum(values)
+    return out
+
+
+def _opt_state_shardings(abstract_opt_state, mesh: Mesh):
+    """Moments shard like their parameters (they keep its logical_axes); counters are replicated."""
+
+    def sharding_of(leaf):
+        if isinstance(leaf, nnx.Variable):
+            return logical_sharding(leaf.get_metadata()["logical_axes"], leaf.get_value().shape, mesh)
+        return replicated(mesh)
+
+    return jax.tree.map(sharding_of, abstract_opt_state, is_leaf=lambda x: isinstance(x, nnx.Variable))
+
+
+def _check_model(model: Qwen2ForCausalLM, config: RLConfig, mesh: Mesh) -> None:
+    expected = model_options(config, mesh)
+    if jnp.dtype(model.dtype) != jnp.dtype(expected["dtype"]):
+        raise ValueError(
+            f"the model computes in {jnp.dtype(model.dtype).name} but rl.compute_dtype={config.compute_dtype!r}; "
+            "build it with **model_options(config, mesh)"
+        )
+    if model.remat != config.remat:
+        raise ValueError(f"the model has remat={model.remat} but rl.remat={config.remat}; build it with **model_options(config, mesh)")
+    if model.mesh is not None and model.mesh != mesh:
+        raise ValueError("the model was built for a different mesh than the learner's")
+    for path, variable in nnx.to_flat_state(nnx.state(model)):
+        if not isinstance(variable, nnx.Param):
+            raise ValueError(f"{'.'.join(map(str, path))}: the learner trains a model whose state is only parameters")
+        if variable.get_value().dtype != jnp.float32:
+            raise ValueError(
+                f"{'.'.join(map(str, path))} is {variable.get_value().dtype}: the learner keeps float32 master weights "
+                "(param_dtype=jnp.float32)"
+            )
