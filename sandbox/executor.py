@@ -80,14 +80,18 @@ class Executor:
     def check_deduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
         """(program, gold_output, predicted_output): does the predicted output equal the gold one by value?
 
-        Literals are compared on the host (ast.literal_eval, never eval); anything else (`deque([1])`,
-        `inf`, `dict(a=1)`) is evaluated in the jail, in the program's namespace.
+        Identical texts match; literals are compared on the host (ast.literal_eval, never eval); anything
+        else (`deque([1])`, `inf`, `dict(a=1)`) is evaluated in the jail, in the program's namespace.
+        Floats follow semantics.values_equal (relative tolerance 1e-9, NaN equals NaN).
         """
         results: list[CheckResult | None] = [None] * len(answers)
         jobs, where = [], []
         for i, (program, gold, predicted) in enumerate(answers):
             if len(predicted) > 4 * self.config.output_cap + 1000:
                 results[i] = CheckResult(Status.OUTPUT_TOO_LARGE, False, error="predicted output is too long")
+                continue
+            if predicted.strip() == gold.strip():  # also covers reprs that do not read back: defaultdict(<class 'int'>, {})
+                results[i] = CheckResult(Status.OK, True, output=predicted)
                 continue
             (gold_ok, gold_value), (pred_ok, pred_value) = literal_value(gold), literal_value(predicted)
             if gold_ok and pred_ok:

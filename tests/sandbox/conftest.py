@@ -1,0 +1,41 @@
+"""Shared executors: starting a pool costs ~0.3 s, so each kind is started once per test session."""
+
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from sandbox import Executor, SandboxConfig
+
+SEED_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "azr_seed"
+# Set in the parent before any worker starts: a jailed program must never see it.
+CANARY_SECRET = "azr-canary-7f3a9c"
+os.environ["AZR_SANDBOX_CANARY"] = CANARY_SECRET
+
+
+@pytest.fixture(scope="session")
+def executor():
+    """The default policy, the paper's no-helpers rule, a short timeout."""
+    with Executor(SandboxConfig(timeout_s=2.0)) as ex:
+        yield ex
+
+
+@pytest.fixture(scope="session")
+def raw_executor():
+    """Policy off: programs reach the jail as they are (isolation and determinism tests)."""
+    with Executor(SandboxConfig(timeout_s=2.0, check_policy=False, allow_helpers=True)) as ex:
+        yield ex
+
+
+@pytest.fixture(scope="session")
+def seed_executor():
+    """Seed programs import numpy/sympy now and then: the test venv's packages are bound read-only."""
+    paths = tuple(dict.fromkeys(p for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])))
+    with Executor(SandboxConfig(allow_helpers=True, python_paths=paths, timeout_s=10.0)) as ex:
+        yield ex
+
+
+def pytest_report_header(config):
+    return f"sandbox tests: python {sys.version.split()[0]}"

@@ -1,0 +1,138 @@
+"""Ordinary programs through the jailed pool: statuses, ordering, checkers, determinism detection."""
+
+import pytest
+
+from sandbox import SandboxConfig, Status
+from sandbox.config import SandboxConfig as Config
+
+
+def test_gold_output_is_repr_of_f_applied_to_the_input(executor):
+    programs = [
+        ("def f(a):\n    return a * 2", "21", "42"),
+        ("def f(s):\n    return s[::-1]", "'abc'", "'cba'"),
+        ("def f(a, b=1, *, c=0):\n    return [a, b, c]", "\n[1,\n 2],\n c=3\n", "[[1, 2], 1, 3]"),
+        ("def f(d):\n    return sorted(d.items())", "dict(a=1, b=2)", "[('a', 1), ('b', 2)]"),
+        ("def f(x):\n    return x", "-1 * (10 ** 9)", "-1000000000"),
+        ("from collections import deque\ndef f(a):\n    return deque(a)", "[1, 2]", "deque([1, 2])"),
+        ("import math\ndef f(x):\n    return math.sqrt(x)", "2.25", "1.5"),
+        ("def f():\n    return None", "", "None"),
+    ]
+    results = executor.validate([(p, i) for p, i, _ in programs])
+    assert [r.status for r in results] == [Status.OK] * len(programs)
+    assert [r.output for r in results] == [o for _, _, o in programs]
+    assert all(r.seconds > 0 for r in results)
+
+
+def test_failures_are_statuses(executor):
+    cases = {
+        "def f(:\n    pass": ("1", Status.SYNTAX_ERROR),
+        "import os\ndef f(a):\n    return a": ("1", Status.BANNED),
+        "def g(a):\n    return a": ("1", Status.NO_ENTRY_FUNCTION),
+        "def f(a):\n    return a ": ("1)(2", Status.BAD_INPUT),
+        "def f(a):\n    return a  ": ("undefined_name", Status.BAD_INPUT),
+        "def f(a):\n    return 1 / a": ("0", Status.RUNTIME_ERROR),
+        "def f(a):\n    raise StopIteration": ("0", Status.RUNTIME_ERROR),
+        "def f(a):\n    while True:\n        a += 1": ("0", Status.TIMEOUT),
+        "def f(a):\n    return 'x' * (10 ** 10)": ("0", Status.MEMORY),
+        "def f(a):\n    return list(range(a))": ("100000", Status.OUTPUT_TOO_LARGE),
+        "def f(a):\n    return f(a)": ("0", Status.RUNTIME_ERROR),
+    }
+    results = executor.validate([(p, i) for p, (i, _) in cases.items()])
+    assert [r.status for r in results] == [s for _, s in cases.values()]
+    stop = results[6]
+    assert stop.error_type == "StopIteration" and stop.output is None
+    assert results[5].error_type == "ZeroDivisionError" and "division by zero" in results[5].error
+    assert results[10].error_type == "RecursionError"
+
+
+def test_results_come_back_in_input_order_across_workers(executor):
+    items = [(f"def f(a):\n    return a + {k}", str(k)) for k in range(300)]
+    assert [r.output for r in executor.run(items)] == [str(2 * k) for k in range(300)]
+    assert [r.output for r in executor.run_inputs("def f(a):\n    return -a", ["1", "2", "3"])] == ["-1", "-2", "-3"]
+
+
+def test_deduction_compares_values_not_text(executor):
+    deque_program = "from collections import deque\ndef f(a):\n    return deque(a)"
+    answers = [
+        ("def f(a):\n    return a", "[1, 2]", " [1,2] ", True),
+        ("def f(a):\n    return a", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}", True),
+        ("def f(a):\n    return a", "0.28000000000000004", "0.28", True),
+        ("def f(a):\n    return a", "(1, 2)", "[1, 2]", False),
+        ("def f(a):\n    return a", "'1'", "1", False),
+        (deque_program, "deque([1, 2])", "deque([1,2])", True),
+        (deque_program, "deque([1, 2])", "deque([2, 1])", False),
+        ("def f(a):\n    return a", "inf", "float('inf')", True),
+        ("def f(a):\n    return a", "{'a': 1}", "dict(a=1)", True),
+        ("def f(a):\n    return a", "1", "__import__('os').getpid()", False),
+        ("def f(a):\n    return a", "1", "not python (", False),
+    ]
+    results = executor.check_deduction([(p, g, o) for p, g, o, _ in answers])
+    assert [r.correct for r in results] == [c for *_, c in answers]
+    assert results[-2].status is Status.BANNED
+
+
+def test_abduction_accepts_any_input_that_reproduces_the_output(executor):
+    program = "def f(a, b):\n    return a + b"
+    answers = [(program, "1, 2", "3"), (program, "2, 1", "3"), (program, "b=0, a=3", "3"), (program, "1, 1", "3"),
+               (program, "1", "3"), (program, "'a', 'b'", "'ab'")]  # fmt: skip
+    results = executor.check_abduction(answers)
+    assert [r.correct for r in results] == [True, True, True, False, False, True]
+    assert results[4].status is Status.RUNTIME_ERROR and results[3].status is Status.OK
+
+
+def test_induction_needs_every_held_out_pair_and_reports_the_fraction(executor):
+    inputs, outputs = ["1", "2", "3", "4"], ["2", "4", "6", "8"]
+    results = executor.check_induction([
+        ("def f(x):\n    return 2 * x", inputs, outputs),
+        ("def f(x):\n    return x + 1 if x == 1 else 2 * x", inputs, outputs),
+        ("def f(x):\n    return x * x", inputs, outputs),
+        ("def f(x):\n    import os\n    return 2 * x", inputs, outputs),
+    ])  # fmt: skip
+    assert [r.correct for r in results] == [True, True, False, False]
+    assert [r.fraction for r in results] == [1.0, 1.0, 0.25, 0.0]  # x*x matches only at x=2
+    assert {c.status for c in results[3].cases} == {Status.BANNED}
+    with pytest.raises(ValueError):
+        executor.check_induction([("def f(x):\n    return x", ["1"], [])])
+
+
+NONDETERMINISTIC = {
+    "random": "import random\ndef f(a):\n    return random.random()",
+    "time": "import time\ndef f(a):\n    return time.time()",
+    "id": "def f(a):\n    return id(object())",
+    "string hash order": "def f(a):\n    return list({str(i) + 'x' for i in range(40)})",
+    "urandom": "import os\ndef f(a):\n    return os.urandom(8)",
+    "uuid": "import uuid\ndef f(a):\n    return uuid.uuid4()",
+    "object repr": "def f(a):\n    return object()",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NONDETERMINISTIC))
+def test_determinism_check_catches(raw_executor, name):
+    [result] = raw_executor.validate([(NONDETERMINISTIC[name], "0")])
+    assert result.status is Status.NONDETERMINISTIC, result
+
+
+def test_deterministic_programs_pass_the_check(raw_executor):
+    programs = ["def f(a):\n    return sorted({str(i) for i in range(40)})", "def f(a):\n    return hash(12345)",
+                "def f(a):\n    return {i: str(i) for i in range(40)}"]  # fmt: skip
+    assert [r.status for r in raw_executor.validate([(p, "0") for p in programs])] == [Status.OK] * 3
+
+
+def test_helpers_are_refused_by_default_and_allowed_on_request(executor, raw_executor):
+    program = "def g(x):\n    return x + 1\ndef f(x):\n    return g(x)"
+    assert executor.validate([(program, "1")])[0].status is Status.BANNED
+    assert raw_executor.validate([(program, "1")])[0].output == "2"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("backend", "docker"), ("timeout_s", 0.0), ("memory_mb", 1), ("chunk_size", 0), ("python_paths", ("rel",))],
+)
+def test_bad_config_names_the_field(field, value):
+    with pytest.raises(ValueError, match=f"SandboxConfig.{field}"):
+        Config(**{field: value}).validated()
+
+
+def test_config_has_a_worker_per_core_and_at_least_two():
+    assert SandboxConfig(workers=1).worker_count == 2
+    assert SandboxConfig(workers=5).worker_count == 5

@@ -1,0 +1,80 @@
+import ast
+
+import pytest
+
+from sandbox.policy import DEFAULT_POLICY, PAPER_BANNED, Policy, find_violation
+
+
+def violation(source: str, policy: Policy = DEFAULT_POLICY) -> str | None:
+    return find_violation(ast.parse(source), policy)
+
+
+def test_banned_words_keeps_the_papers_list_and_the_prompt_interface():
+    words = DEFAULT_POLICY.banned_words()
+    assert isinstance(words, tuple)
+    assert set(PAPER_BANNED) <= set(words)
+    assert {"os", "sys", "socket", "open", "eval", "exec", "__import__"} <= set(words)
+    assert len(words) == len(set(words))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os",
+        "import os.path as p",
+        "import subprocess as sp",
+        "from os import path",
+        "from os.path import join",
+        "from os import environ as e",
+        "import random",
+        "from random import randint",
+        "import time",
+        "import datetime",
+        "from importlib import import_module",
+        "import importlib.util",
+        "import ctypes",
+        "import builtins",
+        "from . import x",
+        "from math import *",
+        "x = __import__('os')",
+        "g = eval",
+        "def f(x): return getattr(x, 'y')",
+        "def f(): return open('/etc/passwd').read()",
+        "def f(): return ().__class__.__bases__[0].__subclasses__()",
+        "def f(): return f.__globals__",
+        "def f(): return __builtins__",
+        "def f(): return vars()",
+        "def f(): exec('1')",
+        "def f(): return compile('1', 'x', 'eval')",
+        "def eval(x): return x",
+        "import numpy as np\nimport os as np2",
+    ],
+)
+def test_banned_forms_are_refused(source):
+    assert violation(source) is not None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import math\nfrom collections import defaultdict, deque\nfrom typing import List\nimport numpy as np",
+        "def f(code):\n    return code.upper()",  # a parameter named like a banned module is not the module
+        "def f(time):\n    return time.total()",
+        "class A:\n    def __init__(self, x):\n        super().__init__()\n        self.x = x\n    def __repr__(self):\n        return 'A'",
+        "def f(a):\n    return sorted(a, key=lambda t: (t[1], t[0]))",
+        "import collections\ndef f(a):\n    return collections.Counter(a).most_common(1)",
+    ],
+)
+def test_ordinary_programs_pass(source):
+    assert violation(source) is None
+
+
+def test_dotted_paper_entries_catch_aliased_attribute_access():
+    policy = Policy(banned_modules=("os.path",), banned_calls=())
+    assert violation("import os as o\ndef f():\n    return o.path.join('a')", policy) == "use of banned attribute 'os.path'"
+    assert violation("import os\ndef f():\n    return os.getcwd()", policy) is None
+
+
+def test_dunder_rule_can_be_relaxed_and_is_data():
+    assert violation("def f(x): return x.__class__", Policy(ban_dunder_attributes=False)) is None
+    assert "__class__" in violation("def f(x): return x.__class__")
