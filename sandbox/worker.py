@@ -148,7 +148,10 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             cpu = int(self.settings["timeout_s"]) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            me = os.getpid()
             result = semantics.run_prepared(job, self.settings["output_cap"])
+            if os.getpid() != me:
+                os._exit(0)  # a copy the job forked, finishing our code: only the job itself reports
             payload = json.dumps(result, ensure_ascii=False).encode()
             view = memoryview(payload)
             while view:
@@ -160,20 +163,21 @@ class Worker:
         """Kills the child and everything it started, then collects them; returns the child's wait status."""
         if self.pid_namespace:
             # As init of the jail's pid namespace, -1 reaches exactly the jobs' processes, never the host.
+            # A process being forked while the signal goes out is not created, so one sweep suffices.
             _kill(-1)
         else:
             _kill(-pid)
             _kill(pid)
         _, wait_status = os.waitpid(pid, 0)
         if self.pid_namespace:
-            while True:  # orphans of the job were re-parented to us
+            # Orphans of the job were re-parented to us. Wait for every one of them (all are dying):
+            # until reaped they still count against RLIMIT_NPROC and would shrink the next job's share.
+            while True:
                 try:
-                    if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                        break
+                    os.waitpid(-1, 0)
                 except ChildProcessError:
                     break
         return wait_status
-
 
     def _clean_workdir(self) -> None:
         """Empties the working directory: files must not outlive their job (one listdir when clean)."""

@@ -37,5 +37,10 @@ def seed_executor():
         yield ex
 
 
+@pytest.fixture(scope="session")
+def canary_secret():
+    return CANARY_SECRET
+
+
 def pytest_report_header(config):
     return f"sandbox tests: python {sys.version.split()[0]}"
