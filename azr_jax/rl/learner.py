@@ -136,6 +136,22 @@ class Learner:
             )
         return self._updates[layout](state, shard_batch(batch, self.mesh, batch.num_sequences))
 
+    def gradients(self, params: nnx.State, batch: RLBatch) -> tuple[nnx.State, dict[str, jax.Array]]:
+        """The loss gradient of the whole batch taken as one mini-batch (micro-batched by the config), and its
+        diagnostics; for inspection and tests, since `update` folds it straight into AdamW."""
+        layout = batch_layout(batch.num_sequences, dataclasses.replace(self.config, num_mini_batches=1), self.batch_shards)
+
+        def grads_of(params, batch):
+            mini = jax.tree.map(lambda x: self._micro_batches(x, layout)[0], batch)
+            return self._mini_batch_grads(params, mini)
+
+        compiled = jax.jit(
+            grads_of,
+            in_shardings=(self.param_shardings, self._batch_sharding),
+            out_shardings=(self.param_shardings, replicated(self.mesh)),
+        )
+        return compiled(params, shard_batch(batch, self.mesh, batch.num_sequences))
+
     @property
     def _batch_sharding(self) -> NamedSharding:
         return NamedSharding(self.mesh, PartitionSpec(BATCH_AXES))
@@ -176,24 +192,26 @@ class Learner:
         (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         return jax.lax.with_sharding_constraint(grads, self.param_shardings), metrics
 
-    def _mini_batch_update(self, state: TrainState, mini: RLBatch):
-        """One optimizer update from a mini-batch [micro-batches, micro_batch_size, length]."""
+    def _mini_batch_grads(self, params, mini: RLBatch):
+        """The mini-batch's gradient [micro-batches, micro_batch_size, length], accumulated micro-batch by
+        micro-batch with weights from the whole mini-batch, so it equals the gradient of one big pass."""
         weights = losses.loss_weights(mini.loss_mask, self.config.loss_aggregation)
         token_weights = losses.loss_weights(mini.loss_mask, "token_mean")
-        if mini.input_ids.shape[0] == 1:
-            grads, metrics = self._micro_batch_grads(
-                state.params, jax.tree.map(lambda x: x[0], mini), weights[0], token_weights[0]
-            )
-        else:
+        if mini.input_ids.shape[0] == 1:  # no accumulator: one parameter-sized buffer less
+            return self._micro_batch_grads(params, jax.tree.map(lambda x: x[0], mini), weights[0], token_weights[0])
 
-            def accumulate(grads, xs):
-                micro, w, tw = xs
-                micro_grads, metrics = self._micro_batch_grads(state.params, micro, w, tw)
-                return jax.tree.map(jnp.add, grads, micro_grads), metrics
+        def accumulate(grads, xs):
+            micro, w, tw = xs
+            micro_grads, metrics = self._micro_batch_grads(params, micro, w, tw)
+            return jax.tree.map(jnp.add, grads, micro_grads), metrics
 
-            zeros = jax.tree.map(jnp.zeros_like, state.params)
-            grads, metrics = jax.lax.scan(accumulate, zeros, (mini, weights, token_weights))
-            metrics = _combine(metrics)
+        zeros = jax.lax.with_sharding_constraint(jax.tree.map(jnp.zeros_like, params), self.param_shardings)
+        grads, metrics = jax.lax.scan(accumulate, zeros, (mini, weights, token_weights))
+        return grads, _combine(metrics)
+
+    def _mini_batch_update(self, state: TrainState, mini: RLBatch):
+        """One optimizer update from a mini-batch [micro-batches, micro_batch_size, length]."""
+        grads, metrics = self._mini_batch_grads(state.params, mini)
         metrics["grad_norm"] = optax.global_norm(grads)
         metrics["learning_rate"] = self._schedule(state.step)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)

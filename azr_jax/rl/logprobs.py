@@ -16,13 +16,16 @@ from azr_jax.models import Qwen2ForCausalLM
 
 def chunk_statistics(logits: jax.Array, targets: jax.Array) -> tuple[jax.Array, jax.Array]:
     """log softmax(logits)[target] and the entropy of softmax(logits), in float32: [..., vocab] -> [...] each."""
+    # Shift by the max first, as log_softmax does: the picked logit and the normaliser then stay small, so
+    # subtracting them loses no precision.
     logits = logits.astype(jnp.float32)
-    log_normaliser = jax.nn.logsumexp(logits, axis=-1)
+    shifted = logits - jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
+    log_normaliser = jnp.log(jnp.sum(jnp.exp(shifted), axis=-1))
     # A select-and-sum rather than a gather: it stays local when the vocabulary is split over devices.
     vocab_ids = jax.lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
-    target_logit = jnp.sum(jnp.where(vocab_ids == targets[..., None], logits, 0.0), axis=-1)
-    probs = jnp.exp(logits - log_normaliser[..., None])
-    entropy = log_normaliser - jnp.sum(probs * logits, axis=-1)
+    target_logit = jnp.sum(jnp.where(vocab_ids == targets[..., None], shifted, 0.0), axis=-1)
+    probs = jnp.exp(shifted - log_normaliser[..., None])
+    entropy = log_normaliser - jnp.sum(probs * shifted, axis=-1)
     return target_logit - log_normaliser, entropy
 
 

@@ -1,0 +1,41 @@
+"""Tiny random models and batches shared by the RL tests (also imported by the 8-device subprocess script)."""
+
+import numpy as np
+from flax import nnx
+
+from azr_jax.models import Qwen2Config, Qwen2ForCausalLM
+from azr_jax.rl import RLBatch, RLConfig, model_options
+
+VOCAB = 97  # prime, so no array but logits has a dimension of this size
+
+
+def tiny_config(tied: bool = True) -> Qwen2Config:
+    return Qwen2Config(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=tied,
+    )
+
+
+def tiny_model(config: RLConfig, mesh=None, seed: int = 0, tied: bool = True) -> Qwen2ForCausalLM:
+    return Qwen2ForCausalLM(tiny_config(tied), **model_options(config, mesh), rngs=nnx.Rngs(seed))
+
+
+def random_batch(sequences: int = 8, prompt: int = 6, response: int = 7, seed: int = 0) -> RLBatch:
+    """Left-padded prompts of random length, right-padded responses of random (unequal) length."""
+    rng = np.random.default_rng(seed)
+    length = prompt + response
+    ids = rng.integers(0, VOCAB, (sequences, length))
+    attention = np.zeros((sequences, length), np.int32)
+    loss = np.zeros((sequences, length), np.int32)
+    for row in range(sequences):
+        prompt_len = rng.integers(2, prompt + 1)
+        response_len = rng.integers(1, response + 1)
+        attention[row, prompt - prompt_len : prompt + response_len] = 1
+        loss[row, prompt : prompt + response_len] = 1
+    old = rng.normal(-4.6, 0.3, (sequences, length))
+    return RLBatch.from_numpy(ids, attention, loss, rng.normal(size=sequences), old)
