@@ -40,6 +40,14 @@ SAFE_DUNDERS = (
 )  # fmt: skip
 
 
+# Attribute names refused on any object: allowed modules re-export dangerous ones (`numpy.os`,
+# `collections.sys` would be `os` and `sys` under another name).
+ESCAPE_ATTRIBUTES = (
+    "os", "sys", "subprocess", "builtins", "importlib", "ctypes", "socket", "shutil", "pickle", "marshal",
+    "posix", "_posixsubprocess", "signal", "multiprocessing", "threading", "_os", "_sys",
+)  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """Names a program may not import (module or dotted attribute) or call."""
@@ -50,6 +58,7 @@ class Policy:
     # restricted namespace; ordinary task code never needs them beyond `allowed_dunders`.
     ban_dunder_attributes: bool = True
     allowed_dunders: tuple[str, ...] = SAFE_DUNDERS
+    banned_attributes: tuple[str, ...] = ESCAPE_ATTRIBUTES
 
     def banned_words(self) -> tuple[str, ...]:
         """The list a proposer prompt shows: every banned module and call, in a stable order."""
@@ -69,9 +78,22 @@ def find_violation(tree: ast.AST, policy: Policy) -> str | None:
     banned_modules = frozenset(policy.banned_modules)
     banned_names = frozenset(policy.banned_calls)
     allowed_dunders = frozenset(policy.allowed_dunders)
+    banned_attributes = frozenset(policy.banned_attributes)
     aliases: dict[str, str] = {}
+    attributes: list[ast.Attribute] = []  # checked once every import (and so every alias) is known
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Name):
+            if node.id in banned_names:
+                return f"use of banned name {node.id!r}"
+            if _is_unsafe_dunder(node.id, policy, allowed_dunders):
+                return f"use of dunder name {node.id!r}"
+        elif isinstance(node, ast.Attribute):
+            if _is_unsafe_dunder(node.attr, policy, allowed_dunders):
+                return f"access to dunder attribute {node.attr!r}"
+            if node.attr in banned_attributes:
+                return f"access to attribute {node.attr!r}"
+            attributes.append(node)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if hit := _banned_prefix(alias.name, banned_modules):
                     return f"import of banned module {hit!r}"
@@ -92,21 +114,13 @@ def find_violation(tree: ast.AST, policy: Policy) -> str | None:
                 if alias.name in banned_names or _is_unsafe_dunder(alias.name, policy, allowed_dunders):
                     return f"import of banned name {alias.name!r}"
                 aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            if node.id in banned_names:
-                return f"use of banned name {node.id!r}"
-            if _is_unsafe_dunder(node.id, policy, allowed_dunders):
-                return f"use of dunder name {node.id!r}"
-        elif isinstance(node, ast.Attribute):
-            if _is_unsafe_dunder(node.attr, policy, allowed_dunders):
-                return f"access to dunder attribute {node.attr!r}"
-            dotted = _dotted_name(node, aliases)
-            if dotted and (hit := _banned_prefix(dotted, banned_modules)):
-                return f"use of banned attribute {hit!r}"
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if node.name in banned_names:
                 return f"definition shadowing banned name {node.name!r}"
+    for node in attributes:
+        dotted = _dotted_name(node, aliases)
+        if dotted and (hit := _banned_prefix(dotted, banned_modules)):
+            return f"use of banned attribute {hit!r}"
     return None
 
 

@@ -27,7 +27,7 @@ from sandbox.policy import Policy
 # programs import them constantly.
 _WARM_MODULES = (
     "collections", "collections.abc", "math", "itertools", "functools", "heapq", "bisect", "re", "string",
-    "typing", "operator", "copy", "dataclasses", "enum", "fractions", "decimal", "statistics", "json",
+    "typing", "operator", "copy", "dataclasses", "enum", "fractions", "decimal",
 )  # fmt: skip
 _WARM_PROGRAM = "from collections import defaultdict\ndef f(a, b=2):\n    return sorted({a: [b]}.items())\n"
 _RESULT_SLACK = 4096  # bytes of JSON around the output in one child's result

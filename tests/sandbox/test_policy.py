@@ -48,6 +48,8 @@ def test_banned_words_keeps_the_papers_list_and_the_prompt_interface():
         "def f(): return compile('1', 'x', 'eval')",
         "def eval(x): return x",
         "import numpy as np\nimport os as np2",
+        "import numpy as np\ndef f():\n    return np.os.getcwd()",
+        "import collections\ndef f():\n    return collections.sys.modules",
     ],
 )
 def test_banned_forms_are_refused(source):
