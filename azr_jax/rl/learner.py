@@ -72,6 +72,7 @@ class Learner:
         )
         self._updates: dict[BatchLayout, Any] = {}
         self._logprob_fns: dict[BatchLayout, Any] = {}
+        self._gradient_fns: dict[BatchLayout, Any] = {}
 
     # ---- state ----
 
@@ -140,17 +141,18 @@ class Learner:
         """The loss gradient of the whole batch taken as one mini-batch (micro-batched by the config), and its
         diagnostics; for inspection and tests, since `update` folds it straight into AdamW."""
         layout = batch_layout(batch.num_sequences, dataclasses.replace(self.config, num_mini_batches=1), self.batch_shards)
+        if layout not in self._gradient_fns:
 
-        def grads_of(params, batch):
-            mini = jax.tree.map(lambda x: self._micro_batches(x, layout)[0], batch)
-            return self._mini_batch_grads(params, mini)
+            def grads_of(params, batch):
+                mini = jax.tree.map(lambda x: self._micro_batches(x, layout)[0], batch)
+                return self._mini_batch_grads(params, mini)
 
-        compiled = jax.jit(
-            grads_of,
-            in_shardings=(self.param_shardings, self._batch_sharding),
-            out_shardings=(self.param_shardings, replicated(self.mesh)),
-        )
-        return compiled(params, shard_batch(batch, self.mesh, batch.num_sequences))
+            self._gradient_fns[layout] = jax.jit(
+                grads_of,
+                in_shardings=(self.param_shardings, self._batch_sharding),
+                out_shardings=(self.param_shardings, replicated(self.mesh)),
+            )
+        return self._gradient_fns[layout](params, shard_batch(batch, self.mesh, batch.num_sequences))
 
     @property
     def _batch_sharding(self) -> NamedSharding:
@@ -212,7 +214,7 @@ class Learner:
     def _mini_batch_update(self, state: TrainState, mini: RLBatch):
         """One optimizer update from a mini-batch [micro-batches, micro_batch_size, length]."""
         grads, metrics = self._mini_batch_grads(state.params, mini)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree.norm(grads)
         metrics["learning_rate"] = self._schedule(state.step)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
