@@ -22,6 +22,9 @@ class SandboxConfig:
     open_files: int = 64
     file_size_mb: int = 1  # largest file a job may write (into its private tmpfs)
     tmpfs_mb: int = 16  # size of the private, per-worker working directory
+    # "always": every proposal runs in both hash-seed groups. "screened": a second run only when the
+    # program could vary between processes (sandbox/determinism.py); a single run shows addresses anyway.
+    determinism: Literal["always", "screened"] = "screened"
     check_policy: bool = True  # False runs programs as they are (isolation tests): the jail still holds
     policy: Policy = DEFAULT_POLICY
     allow_helpers: bool = False  # the paper's Qwen runs reject top-level definitions besides `f`
@@ -34,6 +37,7 @@ class SandboxConfig:
     def validated(self) -> SandboxConfig:
         checks = {
             "backend": self.backend in ("auto", "nsjail", "process"),
+            "determinism": self.determinism in ("always", "screened"),
             "workers": self.workers >= 0,
             "timeout_s": self.timeout_s > 0,
             "memory_mb": self.memory_mb >= 64,

@@ -17,6 +17,7 @@ import logging
 from typing import Sequence
 
 from sandbox.config import SandboxConfig
+from sandbox.determinism import shows_address
 from sandbox.jail import make_backend
 from sandbox.pool import WorkerPool
 from sandbox.results import CheckResult, ExecResult, InductionResult, Status
@@ -69,13 +70,36 @@ class Executor:
     def validate(self, proposals: Sequence[tuple[str, str]]) -> list[ExecResult]:
         """Validates proposals (program, input) and computes their gold output.
 
-        Each runs twice, in fresh processes of the two worker groups (different PYTHONHASHSEED, different
-        address-space layout, later clock); the proposal is ok only when both reprs are equal.
+        A proposal is ok when it passes the policy, runs, and is deterministic: two runs, each in a fresh
+        process, one in each worker group (different PYTHONHASHSEED, address-space layout and clock),
+        must give the same repr. With `determinism="screened"` the second run happens only when the
+        program could vary between processes (sandbox/determinism.py); see docs/sandbox.md.
         """
         jobs = [{"kind": "run", "program": program, "input": text} for program, text in proposals]
-        records = self._pool.run(jobs + jobs, [0] * len(jobs) + [1] * len(jobs))
-        first, second = records[: len(jobs)], records[len(jobs) :]
-        return [_deterministic(_exec_result(a), _exec_result(b)) for a, b in zip(first, second)]
+        n = len(jobs)
+        if self.config.determinism == "always":
+            records = self._pool.run(jobs + jobs, [0] * n + [1] * n)
+            return [_deterministic(_exec_result(a), _exec_result(b)) for a, b in zip(records[:n], records[n:])]
+        second_of: dict[int, int] = {}
+
+        def second_run(index: int, record: dict):
+            if index < n and record["status"] == Status.OK.value and record.get("second_run"):
+                second_of[index] = n + len(second_of)
+                return jobs[index], 1 - record["group"]
+            return None
+
+        records = self._pool.run(jobs, [None] * n, follow_up=second_run)
+        results = []
+        for i in range(n):
+            first = _exec_result(records[i])
+            if i in second_of:
+                results.append(_deterministic(first, _exec_result(records[second_of[i]])))
+            elif first.ok and shows_address(first.output):
+                results.append(ExecResult(Status.NONDETERMINISTIC, error=f"the repr holds an address: {_clip(first.output)}",
+                                          seconds=first.seconds))  # fmt: skip
+            else:
+                results.append(first)
+        return results
 
     def check_deduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
         """(program, gold_output, predicted_output): does the predicted output equal the gold one by value?

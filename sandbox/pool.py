@@ -16,12 +16,14 @@ import selectors
 import signal
 import subprocess
 import time
+from typing import Callable
 
 from sandbox.config import SandboxConfig
 from sandbox.jail import Launch, NsjailBackend, ProcessBackend, worker_settings
 
 GRACE_S = 2.0  # worker-side bookkeeping per job, on top of the job's own timeout
 START_TIMEOUT_S = 30.0
+FollowUp = Callable[[int, dict], "tuple[dict, int] | None"]
 # An idle worker reads a whole chunk line before running it; a busy one does not, so a second chunk is
 # sent ahead only when it fits in the pipe buffer and the write cannot block on a stuck worker.
 PIPE_SAFE_BYTES = 48 * 1024
@@ -133,8 +135,13 @@ class WorkerPool:
         """What the workers applied to themselves (process backend); identical across workers."""
         return self.workers[0].applied
 
-    def run(self, jobs: list[dict], groups: list[int | None]) -> list[dict]:
-        """Runs every job once (on a worker of its group, when given) and returns the results in order."""
+    def run(self, jobs: list[dict], groups: list[int | None], follow_up: FollowUp | None = None) -> list[dict]:
+        """Runs every job once (on a worker of its group, when given) and returns the results in order.
+
+        Each result names the hash-seed `group` that ran it. `follow_up(index, result)` may return a job
+        and a group to run next (appended after the given jobs, so the returned list can be longer).
+        """
+        jobs, groups = list(jobs), list(groups)
         results: list[dict | None] = [None] * len(jobs)
         queues = {0: collections.deque(), 1: collections.deque(), None: collections.deque()}
         for i, group in enumerate(groups):
@@ -162,8 +169,16 @@ class WorkerPool:
                         pending -= self._replace(worker, selector, queues, results, "the worker died")
                         continue
                     for record in lines:
-                        results[worker.in_flight.popleft()] = record
+                        index = worker.in_flight.popleft()
+                        record["group"] = worker.group
+                        results[index] = record
                         pending -= 1
+                        if follow_up and (extra := follow_up(index, record)):
+                            job, group = extra
+                            jobs.append(job)
+                            results.append(None)
+                            queues[group].append(len(jobs) - 1)
+                            pending += 1
                 now = time.monotonic()
                 for worker in list(self.workers):
                     if worker.in_flight and now - worker.last_progress > timeout:

@@ -12,6 +12,7 @@ import math
 import types
 from typing import Any
 
+from sandbox.determinism import second_run_reason
 from sandbox.policy import Policy, find_violation
 from sandbox.results import Status
 
@@ -125,6 +126,7 @@ class PreparedJob:
     call: types.CodeType | None = None  # evaluates to (args, kwargs)
     predicted: types.CodeType | None = None
     expected: types.CodeType | None = None
+    second_run: str | None = None  # why a run job may differ under another hash seed (None: it cannot)
 
 
 def prepare(job: dict, policy: Policy | None, allow_helpers: bool) -> PreparedJob | dict:
@@ -132,16 +134,20 @@ def prepare(job: dict, policy: Policy | None, allow_helpers: bool) -> PreparedJo
     `compare` (does the value `predicted` equal `expected`? both evaluated in the program's namespace, so
     reprs such as `deque([1])` read back). Returns the prepared job, or the failure result record."""
     try:
-        program = _compile(parse_program(job["program"], policy, allow_helpers), "<program>", "exec")
+        program_tree = parse_program(job["program"], policy, allow_helpers)
+        program = _compile(program_tree, "<program>", "exec")
         kind = job["kind"]
-        call = predicted = expected = None
+        call = predicted = expected = second_run = None
         if kind == "compare":
             predicted = _compile(parse_value(job["predicted"], policy, "predicted output"), "<predicted>", "eval")
         else:
-            call = _compile(parse_arguments(job["input"], policy), "<input>", "eval")
+            input_tree = parse_arguments(job["input"], policy)
+            call = _compile(input_tree, "<input>", "eval")
+            if kind == "run":
+                second_run = second_run_reason([program_tree, input_tree], policy is not None)
         if kind != "run":
             expected = _compile(parse_value(job["expected"], policy, "expected output"), "<expected>", "eval")
-        return PreparedJob(kind, program, call, predicted, expected)
+        return PreparedJob(kind, program, call, predicted, expected, second_run)
     except JobError as err:
         return _failure(err)
 

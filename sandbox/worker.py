@@ -74,14 +74,20 @@ class Worker:
 
     def run(self, job: dict) -> dict:
         start = time.perf_counter()
-        result = self._run_in_child(job)
+        result = self._execute(job)
         result["seconds"] = round(time.perf_counter() - start, 6)
         return result
 
-    def _run_in_child(self, job: dict) -> dict:
+    def _execute(self, job: dict) -> dict:
         prepared = semantics.prepare(job, self.policy, self.settings["allow_helpers"])
         if not isinstance(prepared, semantics.PreparedJob):
             return prepared  # refused before any of its code could run: no process needed
+        result = self._fork_and_run(prepared)
+        if prepared.second_run:
+            result["second_run"] = prepared.second_run
+        return result
+
+    def _fork_and_run(self, prepared: semantics.PreparedJob) -> dict:
         timeout = self.settings["timeout_s"]
         cap = self.settings["output_cap"]
         read_end, write_end = os.pipe()

@@ -136,3 +136,29 @@ def test_bad_config_names_the_field(field, value):
 def test_config_has_a_worker_per_core_and_at_least_two():
     assert SandboxConfig(workers=1).worker_count == 2
     assert SandboxConfig(workers=5).worker_count == 5
+
+
+SCREENED_NONDETERMINISTIC = {
+    "set of strings": "def f(a):\n    return list({str(i) + 'x' for i in range(40)})",
+    "set() call": "def f(a):\n    return ''.join(set(a))",
+    "dict views with set operators": "def f(a):\n    d = {str(i): i for i in range(40)}\n    e = dict.fromkeys(map(str, range(20, 60)))\n"
+                                     "    k = d.keys()\n    return list(k & e.keys())",
+    "address in the repr": "def f(a):\n    return (x for x in a)",
+    "hash": "def f(a):\n    return hash(a) % 1000",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCREENED_NONDETERMINISTIC))
+def test_screened_determinism_with_the_policy_on_still_catches(executor, name):
+    assert executor.config.determinism == "screened" and executor.config.check_policy
+    [result] = executor.validate([(SCREENED_NONDETERMINISTIC[name], "'abcdefghijklmnopqrstuvwxyz'")])
+    assert result.status is Status.NONDETERMINISTIC, result
+
+
+def test_always_mode_runs_both_groups_for_every_proposal():
+    from sandbox import Executor
+
+    with Executor(SandboxConfig(determinism="always", timeout_s=2.0, workers=2)) as ex:
+        results = ex.validate([("def f(a):\n    return [a] * 2", "1"), ("def f(a):\n    return list({'p', 'q', 'r', 's', 't', 'u', 'v', 'w'})", "0")])
+    assert results[0].output == "[1, 1]"
+    assert results[1].status is Status.NONDETERMINISTIC
