@@ -24,7 +24,7 @@ DETERMINISTIC_MODULES = frozenset({
 _SENSITIVE_NAMES = frozenset({"set", "frozenset", "hash", "id", "object", "dir", "vars", "globals", "locals"})
 _SENSITIVE_ATTRIBUTES = frozenset({"__hash__", "keys", "items"})  # dict views support set operators
 _SET_OPERATORS = (ast.BitAnd, ast.BitOr, ast.BitXor, ast.Sub)
-_ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")  # the tail of a default repr
 
 
 def second_run_reason(trees: list[ast.AST], policy_checked: bool) -> str | None:
