@@ -78,7 +78,7 @@ class Learner:
 
     def init_state(self, model: Qwen2ForCausalLM) -> TrainState:
         """Step 0 with fresh AdamW moments; the model's parameter arrays are donated to the state."""
-        return self._init(nnx.state(model))
+        return self._init(jax.device_put(nnx.state(model), self.param_shardings))
 
     def policy(self, state: TrainState) -> Qwen2ForCausalLM:
         """The model on the state's parameter arrays (no copy), for sampling. An update donates those arrays, so

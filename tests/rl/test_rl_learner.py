@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
-from rl_fixtures import random_batch, tiny_model
+from rl_fixtures import VOCAB, random_batch, tiny_model
 
 from azr_jax.config import ConfigError, from_config
 from azr_jax.models import make_mesh
@@ -59,7 +59,7 @@ def test_prompt_and_padding_values_change_nothing(mesh):
     padding = batch.attention_mask == 0
     outside = batch.loss_mask == 0
     changed = RLBatch.from_numpy(
-        np.where(padding, rng.integers(0, 97, padding.shape), batch.input_ids),
+        np.where(padding, rng.integers(0, VOCAB, padding.shape), batch.input_ids),
         batch.attention_mask,
         batch.loss_mask,
         np.where(outside, 1e3, batch.advantages),
@@ -113,7 +113,7 @@ def test_mini_batches_and_epochs_equal_sequential_updates(mesh):
 def test_rewarding_a_completion_raises_its_logprob_and_penalising_lowers_it(mesh):
     config = RLConfig(learning_rate=3e-3)  # bfloat16 compute and remat, as in training
     rng = np.random.default_rng(7)
-    prompt, completion = rng.integers(0, 97, 5), rng.integers(0, 97, 6)
+    prompt, completion = rng.integers(0, VOCAB, 5), rng.integers(0, VOCAB, 6)
     ids = np.tile(np.concatenate([prompt, completion]), (4, 1))
     attention = np.ones_like(ids)
     loss_mask = np.zeros_like(ids)
