@@ -30,6 +30,7 @@ class SandboxConfig:
     allow_helpers: bool = False  # the paper's Qwen runs reject top-level definitions besides `f`
     python_paths: tuple[str, ...] = ()  # extra read-only import paths in the jail (e.g. a site-packages)
     chunk_size: int = 8  # jobs sent to a worker per message
+    pin_cpus: bool = True  # worker i (and its children) on CPU i mod n
     worker_max_age_s: float = 1800.0  # workers older than this are replaced between chunks
     stage_dir: str = "/var/tmp"  # where the interpreter is staged when the jail's uid cannot read it
     outside_uid_base: int = 200_000  # worker i runs as this + i outside its namespace (never root)

@@ -66,6 +66,7 @@ def worker_settings(config: SandboxConfig) -> dict:
         "timeout_s": config.timeout_s,
         "output_cap": config.output_cap,
         "allow_helpers": config.allow_helpers,
+        "pin_cpus": config.pin_cpus,
         "policy": dataclasses.asdict(config.policy) if config.check_policy else None,
         "limits": {
             "memory_mb": config.memory_mb,

@@ -44,7 +44,8 @@ class WorkerProcess:
         self.in_flight: collections.deque[int] = collections.deque()
         self.last_progress = self.started
         os.set_blocking(self.process.stdout.fileno(), False)
-        self._send({**settings, "harden": launch.harden})
+        cpus = sorted(os.sched_getaffinity(0))
+        self._send({**settings, "harden": launch.harden, "cpu": cpus[index % len(cpus)] if settings["pin_cpus"] else None})
         hello = self._read_hello()
         self.applied = tuple(hello["applied"])
 
