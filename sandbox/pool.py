@@ -46,8 +46,12 @@ class WorkerProcess:
         os.set_blocking(self.process.stdout.fileno(), False)
         cpus = sorted(os.sched_getaffinity(0))
         self._send({**settings, "harden": launch.harden, "cpu": cpus[index % len(cpus)] if settings["pin_cpus"] else None})
-        hello = self._read_hello()
-        self.applied = tuple(hello["applied"])
+        self.applied: tuple[str, ...] = ()
+
+    def wait_ready(self) -> WorkerProcess:
+        """Waits for the worker's hello (it has confined itself and warmed up)."""
+        self.applied = tuple(self._read_hello()["applied"])
+        return self
 
     def _read_hello(self) -> dict:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -125,11 +129,17 @@ class WorkerPool:
         self.config = config
         self.backend = backend
         self.settings = worker_settings(config)
-        self.workers = [self._start(i) for i in range(config.worker_count)]
+        starting = [WorkerProcess(i, backend.launch(i), self.settings) for i in range(config.worker_count)]
+        try:
+            self.workers = [worker.wait_ready() for worker in starting]  # they warm up in parallel
+        except BaseException:
+            for worker in starting:
+                worker.kill()
+            raise
         self.restarts = 0
 
     def _start(self, index: int) -> WorkerProcess:
-        return WorkerProcess(index, self.backend.launch(index), self.settings)
+        return WorkerProcess(index, self.backend.launch(index), self.settings).wait_ready()
 
     @property
     def applied_protections(self) -> tuple[str, ...]:
