@@ -10,6 +10,12 @@ Parameters and optimizer state are sharded by the model's logical-axis rules; ba
     old, gap = learner.old_logprobs(state, ids, mask, loss_mask, sampler_logprobs)
     state, metrics = learner.update(state, RLBatch.from_numpy(ids, mask, loss_mask, advantages, old))
     sampler_model = learner.policy(state)       # the same arrays, no copy; re-take after every update
+
+Arrays may be host (numpy) arrays holding the whole batch, or global jax.Arrays. In a multi-host run each
+process holds only its `parallel.process_rows`: it validates them with `RLBatch.from_numpy` (the sampler's
+log-probs as old_logprobs), joins the shares with `batch = shard_batch(local, mesh, global_size)`, and passes
+that global batch on: `old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask,
+batch.old_logprobs)`, then `update(state, dataclasses.replace(batch, old_logprobs=old))`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -100,8 +105,7 @@ class Learner:
                 in_shardings=(self.param_shardings, self._batch_sharding, self._batch_sharding),
                 out_shardings=self._batch_sharding,
             )
-        input_ids, attention_mask = shard_batch((input_ids, attention_mask), self.mesh, input_ids.shape[0])
-        return self._logprob_fns[layout](params, input_ids, attention_mask)
+        return self._logprob_fns[layout](params, *shard_batch((input_ids, attention_mask), self.mesh))
 
     def old_logprobs(
         self, state: TrainState, input_ids, attention_mask, loss_mask, sampler_logprobs=None
@@ -110,11 +114,11 @@ class Learner:
         if self.config.old_logprobs == "sampler":
             if sampler_logprobs is None:
                 raise ValueError("rl.old_logprobs='sampler' needs the sampler's log-probs")
-            return shard_batch(jnp.asarray(sampler_logprobs, jnp.float32), self.mesh), {}
+            return shard_batch(sampler_logprobs, self.mesh), {}
         trainer_logprobs = self.logprobs(state.params, input_ids, attention_mask)
         if sampler_logprobs is None:
             return trainer_logprobs, {}
-        sampler_logprobs, loss_mask = shard_batch((np.asarray(sampler_logprobs, np.float32), np.asarray(loss_mask)), self.mesh)
+        sampler_logprobs, loss_mask = shard_batch((sampler_logprobs, loss_mask), self.mesh)
         return trainer_logprobs, jax.jit(losses.logprob_gap)(trainer_logprobs, sampler_logprobs, loss_mask)
 
     # ---- the update ----
@@ -135,7 +139,7 @@ class Learner:
                 out_shardings=(self.state_shardings, replicated(self.mesh)),
                 donate_argnums=0,
             )
-        return self._updates[layout](state, shard_batch(batch, self.mesh, batch.num_sequences))
+        return self._updates[layout](state, shard_batch(batch, self.mesh))
 
     def gradients(self, params: nnx.State, batch: RLBatch) -> tuple[nnx.State, dict[str, jax.Array]]:
         """The loss gradient of the whole batch taken as one mini-batch (micro-batched by the config), and its
@@ -152,7 +156,7 @@ class Learner:
                 in_shardings=(self.param_shardings, self._batch_sharding),
                 out_shardings=(self.param_shardings, replicated(self.mesh)),
             )
-        return self._gradient_fns[layout](params, shard_batch(batch, self.mesh, batch.num_sequences))
+        return self._gradient_fns[layout](params, shard_batch(batch, self.mesh))
 
     @property
     def _batch_sharding(self) -> NamedSharding:

@@ -89,8 +89,8 @@ def shard_batch(batch, mesh: Mesh, num_sequences: int | None = None):
     """Puts every array of a pytree on the mesh, split over sequences.
 
     jax.Arrays are moved to the batch sharding (a no-op when they are there already). Host arrays hold the
-    whole batch in a single-process run, or this process's `process_rows` in a multi-host run, where
-    `num_sequences` gives the global batch size.
+    whole batch when the mesh is this process's own, or this process's `process_rows` when the mesh spans
+    several processes; then `num_sequences` gives the global batch size.
     """
     sharding = batch_sharding(mesh)
 
@@ -98,10 +98,12 @@ def shard_batch(batch, mesh: Mesh, num_sequences: int | None = None):
         if isinstance(x, jax.Array):
             return jax.device_put(x, sharding)
         x = np.asarray(x)
-        if jax.process_count() == 1:
+        if x.dtype == np.float64:  # numpy's default float; the update computes in float32
+            x = x.astype(np.float32)
+        if sharding.is_fully_addressable:
             return jax.device_put(x, sharding)
         if num_sequences is None:
-            raise ValueError("shard_batch in a multi-host run needs num_sequences (the global batch size)")
+            raise ValueError("shard_batch over a multi-host mesh needs num_sequences (the global batch size)")
         return jax.make_array_from_process_local_data(sharding, x, (num_sequences, *x.shape[1:]))
 
     return jax.tree.map(place, batch)

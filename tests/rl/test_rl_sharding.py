@@ -1,8 +1,13 @@
-"""The update on a (data=2, fsdp=2, tensor=2) mesh of 8 simulated CPU devices equals the 1-device update (in a
-subprocess, since the device count is fixed when jax starts)."""
+"""The update across devices and processes equals the 1-device update.
+
+Both checks run in subprocesses, since the device count is fixed when jax starts: a (data=2, fsdp=2, tensor=2)
+mesh of 8 simulated CPU devices, and a (data=2, fsdp=2) mesh over two processes joined by jax.distributed on
+localhost. The three processes start together and share the machine's cores.
+"""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,34 +18,72 @@ import pytest
 from azr_jax.models import make_mesh
 from azr_jax.rl import ParallelConfig, mesh_from_config, process_rows
 
+HERE = Path(__file__).parent
+
+
+def _env(devices: int) -> dict:
+    return dict(
+        os.environ,
+        XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+        JAX_PLATFORMS="cpu",
+        PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
 
 @pytest.fixture(scope="module")
-def sharded_run():
-    here = Path(__file__).parent
-    env = dict(
-        os.environ,
-        XLA_FLAGS="--xla_force_host_platform_device_count=8",
-        JAX_PLATFORMS="cpu",
-        PYTHONPATH=os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")]),
-    )
-    script = here / "sharded_update_check.py"
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    port = str(_free_port())
+    processes = {
+        "sharded": subprocess.Popen(
+            [sys.executable, str(HERE / "sharded_update_check.py")], env=_env(8), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ),
+        **{
+            f"process{i}": subprocess.Popen(
+                [sys.executable, str(HERE / "multihost_update_check.py"), port, str(i), str(out / f"{i}.json")],
+                env=_env(2),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(2)
+        },
+    }
+    outputs = {}
+    try:
+        for name, process in processes.items():
+            stdout, stderr = process.communicate(timeout=300)
+            assert process.returncode == 0, f"{name}: {stderr[-3000:]}"
+            outputs[name] = stdout
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+    return {
+        "sharded": json.loads(outputs["sharded"].strip().splitlines()[-1]),
+        "processes": [json.loads((out / f"{i}.json").read_text()) for i in range(2)],
+    }
 
 
-def test_sharded_update_equals_single_device_update(sharded_run):
-    assert sharded_run["devices"] == 8
-    assert sharded_run["old_logprobs"] <= 1e-5
-    assert sharded_run["metrics"] <= 1e-5
-    assert sharded_run["params"] <= 1e-5
-    assert sharded_run["opt_state"] <= 1e-5
+def test_sharded_update_equals_single_device_update(runs):
+    sharded = runs["sharded"]
+    assert sharded["devices"] == 8
+    assert sharded["old_logprobs"] <= 1e-5
+    assert sharded["metrics"] <= 1e-5
+    assert sharded["params"] <= 1e-5
+    assert sharded["opt_state"] <= 1e-5
     # 0.1 x the clipped gradient: gradients agree within 1e-5.
-    assert sharded_run["first_moment"] <= 1e-6
-    assert sharded_run["first_moment_max"] > 1e-3
+    assert sharded["first_moment"] <= 1e-6
+    assert sharded["first_moment_max"] > 1e-3
 
 
-def test_parameters_and_moments_are_really_split(sharded_run):
+def test_parameters_and_moments_are_really_split(runs):
     expected = {
         "embed_tokens": (["tensor", "fsdp"], [49, 16]),
         "layers.0.attn.q_kernel": (["fsdp", "tensor", None], [16, 2, 8]),
@@ -49,9 +92,20 @@ def test_parameters_and_moments_are_really_split(sharded_run):
     }
     for name, (spec, shard_shape) in expected.items():
         for tree in ("param_shardings", "mu_shardings"):
-            assert sharded_run[tree][name]["spec"] == spec, (tree, name)
-            assert sharded_run[tree][name]["shard_shape"] == shard_shape, (tree, name)
-    assert sharded_run["old_logprobs_spec"][0] == ["data", "fsdp"]
+            assert runs["sharded"][tree][name]["spec"] == spec, (tree, name)
+            assert runs["sharded"][tree][name]["shard_shape"] == shard_shape, (tree, name)
+    assert runs["sharded"]["old_logprobs_spec"][0] == ["data", "fsdp"]
+
+
+def test_two_processes_agree_and_equal_one_device(runs):
+    first, second = runs["processes"]
+    assert (first["rows"], second["rows"]) == ([0, 4], [4, 8])  # each process held only its own half
+    assert (first["primary"], second["primary"]) == (True, False)
+    assert first["checksums"] == second["checksums"]
+    assert first["loss"] == second["loss"]
+    assert first["tokens"] == second["tokens"] == 26  # every response token of the 8 sequences
+    # lr 1e-3 moves parameters by ~1e-3; the joined step matches one device far below that.
+    assert first["max_abs_diff_to_single_device"] <= 1e-5
 
 
 def test_mesh_from_config_and_process_rows_on_one_process():
