@@ -5,12 +5,14 @@ Protocol (newline-delimited JSON on the inherited stdin/stdout):
   worker -> host: one hello line (the protections this process applied itself), then one result line per
   job, in order.
 The child closes the protocol pipes and points fds 0-2 at /dev/null before any job code runs, so a job can
-neither read other jobs nor forge results; it reports its single result through a pipe of its own.
+neither read other jobs nor write into their results; it reports its single result through a pipe of its
+own (which, with the policy off, it could also write itself: see docs/sandbox.md).
 Stdlib-only, like everything the worker imports.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -57,7 +59,8 @@ class Worker:
         self.settings = settings
         self.devnull = devnull
         self.protocol_fds = protocol_fds
-        self.policy = Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["policy"].items()}) if settings["policy"] else None
+        fields = settings["policy"]
+        self.policy = Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}) if fields else None
         # Signals from inside the pid namespace reach its init (this process) only where a handler is set;
         # with every handler at its default, a job cannot kill or stop the worker.
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
@@ -72,8 +75,6 @@ class Worker:
         for name in _WARM_MODULES:
             __import__(name)
         semantics.execute({"kind": "run", "program": _WARM_PROGRAM, "input": "1"}, self.policy, True, 100)
-        import gc
-
         gc.freeze()  # keeps the children's collector off the parent's pages: fewer copy-on-write faults
 
     def run(self, job: dict) -> dict:
@@ -162,7 +163,7 @@ class Worker:
             result = semantics.run_prepared(job, self.settings["output_cap"])
             if os.getpid() != me:
                 os._exit(0)  # a copy the job forked, finishing our code: only the job itself reports
-            payload = json.dumps(result, ensure_ascii=False).encode()
+            payload = json.dumps(result, ensure_ascii=False).encode(errors="backslashreplace")
             view = memoryview(payload)
             while view:
                 view = view[os.write(result_fd, view):]
