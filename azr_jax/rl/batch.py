@@ -67,7 +67,9 @@ class RLBatch:
             loss_mask=loss_mask.astype(np.float32),
             advantages=advantages.astype(np.float32),
             old_logprobs=_per_token("old_logprobs", old_logprobs, shape).astype(np.float32),
-            ref_logprobs=None if ref_logprobs is None else _per_token("ref_logprobs", ref_logprobs, shape).astype(np.float32),
+            ref_logprobs=(
+                None if ref_logprobs is None else _per_token("ref_logprobs", ref_logprobs, shape).astype(np.float32)
+            ),
         )
 
     @property
@@ -97,7 +99,8 @@ def batch_layout(num_sequences: int, config: RLConfig, batch_shards: int = 1) ->
     """
     if num_sequences % config.num_mini_batches:
         raise ValueError(
-            f"rl.num_mini_batches={config.num_mini_batches} does not divide the global batch of {num_sequences} sequences"
+            f"rl.num_mini_batches={config.num_mini_batches} does not divide the global batch of "
+            f"{num_sequences} sequences"
         )
     mini = num_sequences // config.num_mini_batches
     micro = config.micro_batch_size or mini

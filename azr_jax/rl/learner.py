@@ -52,7 +52,8 @@ class TrainState:
 
 def model_options(config: RLConfig, mesh: Mesh | None = None) -> dict[str, Any]:
     """Keyword arguments for Qwen2ForCausalLM(...) / .from_pretrained(...) that this config trains."""
-    return {"dtype": _COMPUTE_DTYPES[config.compute_dtype], "param_dtype": jnp.float32, "remat": config.remat, "mesh": mesh}
+    dtype = _COMPUTE_DTYPES[config.compute_dtype]
+    return {"dtype": dtype, "param_dtype": jnp.float32, "remat": config.remat, "mesh": mesh}
 
 
 class Learner:
@@ -144,7 +145,8 @@ class Learner:
     def gradients(self, params: nnx.State, batch: RLBatch) -> tuple[nnx.State, dict[str, jax.Array]]:
         """The loss gradient of the whole batch taken as one mini-batch (micro-batched by the config), and its
         diagnostics; for inspection and tests, since `update` folds it straight into AdamW."""
-        layout = batch_layout(batch.num_sequences, dataclasses.replace(self.config, num_mini_batches=1), self.batch_shards)
+        one_mini_batch = dataclasses.replace(self.config, num_mini_batches=1)
+        layout = batch_layout(batch.num_sequences, one_mini_batch, self.batch_shards)
         if layout not in self._gradient_fns:
 
             def grads_of(params, batch):
@@ -167,7 +169,8 @@ class Learner:
         return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, PartitionSpec(None, None, BATCH_AXES)))
 
     def _logprobs(self, params, input_ids, attention_mask, layout: BatchLayout):
-        whole = BatchLayout(input_ids.shape[0], layout.micro_batch_size, 1, input_ids.shape[0] // layout.micro_batch_size)
+        sequences, micro = input_ids.shape[0], layout.micro_batch_size
+        whole = BatchLayout(sequences, micro, 1, sequences // micro)
         xs = (self._micro_batches(input_ids, whole)[0], self._micro_batches(attention_mask, whole)[0])
 
         def micro_batch_logprobs(x):
@@ -180,7 +183,8 @@ class Learner:
     def _micro_batch_grads(self, params, micro: RLBatch, weights, token_weights):
         def loss_fn(params):
             model = _merge_here(self.graphdef, params)
-            logprobs, entropy = token_logprobs(model, micro.input_ids, micro.attention_mask, self.config.logprob_chunk_size)
+            chunk = self.config.logprob_chunk_size
+            logprobs, entropy = token_logprobs(model, micro.input_ids, micro.attention_mask, chunk)
             if not self.config.entropy_coeff:
                 entropy = jax.lax.stop_gradient(entropy)
             return losses.objective(
@@ -254,7 +258,7 @@ def _combine(metrics: dict[str, jax.Array], mean: bool = False) -> dict[str, jax
     out = {}
     for name, values in metrics.items():
         if name in losses.EXTREME_METRICS:
-            out[name] = jnp.max(values) if losses.EXTREME_METRICS[name] is jnp.maximum else jnp.min(values)
+            out[name] = losses.EXTREME_METRICS[name](values)
         else:
             out[name] = jnp.mean(values) if mean else jnp.sum(values)
     return out
@@ -279,7 +283,10 @@ def _check_model(model: Qwen2ForCausalLM, config: RLConfig, mesh: Mesh) -> None:
             "build it with **model_options(config, mesh)"
         )
     if model.remat != config.remat:
-        raise ValueError(f"the model has remat={model.remat} but rl.remat={config.remat}; build it with **model_options(config, mesh)")
+        raise ValueError(
+            f"the model has remat={model.remat} but rl.remat={config.remat}; "
+            "build it with **model_options(config, mesh)"
+        )
     if model.mesh is not None and model.mesh != mesh:
         raise ValueError("the model was built for a different mesh than the learner's")
     for path, variable in nnx.to_flat_state(nnx.state(model)):

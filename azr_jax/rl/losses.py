@@ -131,8 +131,8 @@ def objective(
     return loss, jax.tree.map(jax.lax.stop_gradient, metrics)
 
 
-# How each diagnostic combines over micro-batches and updates: sums (already weighted), or extremes.
-EXTREME_METRICS = {"ratio_max": jnp.maximum, "ratio_min": jnp.minimum}
+# Diagnostics that combine over micro-batches and updates by these reductions; the rest are weighted sums.
+EXTREME_METRICS = {"ratio_max": jnp.max, "ratio_min": jnp.min}
 
 
 def logprob_gap(trainer_logprobs: jax.Array, sampler_logprobs: jax.Array, mask: jax.Array) -> dict[str, jax.Array]:

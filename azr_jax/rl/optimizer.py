@@ -11,10 +11,8 @@ def learning_rate_schedule(config: RLConfig) -> optax.Schedule:
     """Linear warmup from 0 over `warmup_steps` optimizer updates, then constant."""
     if config.warmup_steps == 0:
         return optax.constant_schedule(config.learning_rate)
-    return optax.join_schedules(
-        [optax.linear_schedule(0.0, config.learning_rate, config.warmup_steps), optax.constant_schedule(config.learning_rate)],
-        [config.warmup_steps],
-    )
+    warmup = optax.linear_schedule(0.0, config.learning_rate, config.warmup_steps)
+    return optax.join_schedules([warmup, optax.constant_schedule(config.learning_rate)], [config.warmup_steps])
 
 
 def make_optimizer(config: RLConfig) -> optax.GradientTransformation:

@@ -36,7 +36,8 @@ from azr_jax.rl import (  # noqa: E402
 
 
 def main(port: str, process_id: int, out: str):
-    initialize(ParallelConfig(distributed=True, coordinator_address=f"localhost:{port}", num_processes=2, process_id=process_id))
+    address = f"localhost:{port}"
+    initialize(ParallelConfig(distributed=True, coordinator_address=address, num_processes=2, process_id=process_id))
     mesh = mesh_from_config(ParallelConfig(data=2, fsdp=2))
     config = RLConfig(compute_dtype="float32", learning_rate=1e-3)
     model = tiny_model(config, mesh)

@@ -20,7 +20,8 @@ from azr_jax.rl import Learner, RLConfig
 
 
 def max_abs_diff(a, b) -> float:
-    return max(float(jnp.max(jnp.abs(jax.device_get(x) - jax.device_get(y)))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b))
+    return max(float(jnp.max(jnp.abs(jax.device_get(x) - jax.device_get(y)))) for x, y in pairs)
 
 
 def describe(state: nnx.State) -> dict:
@@ -38,7 +39,8 @@ def main():
     config = RLConfig(compute_dtype="float32", micro_batch_size=4, num_mini_batches=1)
     batch = random_batch(sequences=8)
     results = {}
-    for name, mesh in (("sharded", make_mesh(data=2, fsdp=2, tensor=2)), ("single", make_mesh(devices=jax.devices()[:1]))):
+    meshes = {"sharded": make_mesh(data=2, fsdp=2, tensor=2), "single": make_mesh(devices=jax.devices()[:1])}
+    for name, mesh in meshes.items():
         model = tiny_model(config, mesh)
         learner = Learner(model, config, mesh)
         state = learner.init_state(model)
@@ -60,7 +62,9 @@ def main():
         "first_moment": max_abs_diff(sharded["first_moment"], single["first_moment"]),
         "first_moment_max": max(float(abs(x).max()) for x in jax.tree.leaves(single["first_moment"])),
         "old_logprobs": max_abs_diff(sharded["old"], single["old"]),
-        "metrics": max(abs(float(a[k]) - float(b[k])) for a, b in zip(sharded["metrics"], single["metrics"]) for k in a),
+        "metrics": max(
+            abs(float(a[k]) - float(b[k])) for a, b in zip(sharded["metrics"], single["metrics"]) for k in a
+        ),
         "params": max_abs_diff(sharded["params"], single["params"]),
         "opt_state": max_abs_diff(sharded["opt_state"], single["opt_state"]),
         "param_shardings": describe(sharded["params"]),

@@ -102,7 +102,8 @@ def test_dual_clip_caps_negative_advantage_losses():
     config = dataclasses.replace(NO_BONUS, dual_clip=3.0)
     assert _grad_at_ratio(2.5, -1.0, config) == pytest.approx(2.5, rel=1e-6)
     assert _grad_at_ratio(4.0, -1.0, config) == 0.0
-    terms = policy_gradient_terms(jnp.log(jnp.array([4.0, 4.0])), jnp.zeros(2), jnp.array([-2.0, 2.0]), jnp.ones(2), config)
+    ratio_four = jnp.log(jnp.array([4.0, 4.0]))
+    terms = policy_gradient_terms(ratio_four, jnp.zeros(2), jnp.array([-2.0, 2.0]), jnp.ones(2), config)
     np.testing.assert_allclose(terms.loss, [6.0, -2.0 * 1.2], rtol=1e-6)  # capped at -A c; A > 0 untouched
     assert terms.dual_clipped.tolist() == [True, False]
 

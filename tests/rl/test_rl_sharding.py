@@ -40,33 +40,29 @@ def _free_port() -> int:
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     port = str(_free_port())
-    processes = {
-        "sharded": subprocess.Popen(
-            [sys.executable, str(HERE / "sharded_update_check.py")], env=_env(8), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ),
+    commands = {
+        "sharded": ([str(HERE / "sharded_update_check.py")], 8),
         **{
-            f"process{i}": subprocess.Popen(
-                [sys.executable, str(HERE / "multihost_update_check.py"), port, str(i), str(out / f"{i}.json")],
-                env=_env(2),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            f"process{i}": ([str(HERE / "multihost_update_check.py"), port, str(i), str(out / f"{i}.json")], 2)
             for i in range(2)
         },
     }
-    outputs = {}
+    processes = {}
     try:
+        for name, (args, devices) in commands.items():
+            # Output goes to files, not pipes: a process blocked on a full pipe would stall its peer's collectives.
+            with open(out / f"{name}.out", "w") as stdout, open(out / f"{name}.err", "w") as stderr:
+                command = [sys.executable, *args]
+                processes[name] = subprocess.Popen(command, env=_env(devices), stdout=stdout, stderr=stderr)
         for name, process in processes.items():
-            stdout, stderr = process.communicate(timeout=300)
-            assert process.returncode == 0, f"{name}: {stderr[-3000:]}"
-            outputs[name] = stdout
+            process.wait(timeout=300)
+            assert process.returncode == 0, f"{name}: {(out / f'{name}.err').read_text()[-3000:]}"
     finally:
         for process in processes.values():
             if process.poll() is None:
                 process.kill()
     return {
-        "sharded": json.loads(outputs["sharded"].strip().splitlines()[-1]),
+        "sharded": json.loads((out / "sharded.out").read_text().strip().splitlines()[-1]),
         "processes": [json.loads((out / f"{i}.json").read_text()) for i in range(2)],
     }
 
