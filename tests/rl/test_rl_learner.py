@@ -73,16 +73,16 @@ def test_prompt_and_padding_values_change_nothing(mesh):
 
 
 def test_recomputed_old_logprobs_give_ratio_one_and_the_sampler_gap(mesh):
-    learner, state = _learner(F32, mesh)
+    learner, state = _learner(dataclasses.replace(F32, kl_coeff=0.1), mesh)
     batch = random_batch(sequences=4)
-    sampler = np.where(batch.loss_mask == 1, batch.old_logprobs, 0.0)
     old, _ = learner.old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask)
     _, gap = learner.old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask, np.asarray(old) - 0.25)
     assert float(gap["logprob_gap_mean"]) == pytest.approx(0.25, abs=1e-6)
     assert float(gap["logprob_gap_max_abs"]) == pytest.approx(0.25, abs=1e-6)
-    batch = dataclasses.replace(batch, old_logprobs=old)
+    batch = dataclasses.replace(batch, old_logprobs=old, ref_logprobs=old)  # the reference is the policy itself
     state, metrics = learner.update(state, batch)
     assert abs(float(metrics["ratio_max"]) - 1) < 1e-6 and abs(float(metrics["ratio_min"]) - 1) < 1e-6
+    assert abs(float(metrics["kl_ref"])) < 1e-6
     assert float(metrics["clip_fraction"]) == 0.0
     assert float(metrics["tokens"]) == batch.loss_mask.sum()
     assert int(state.step) == 1
@@ -90,7 +90,6 @@ def test_recomputed_old_logprobs_give_ratio_one_and_the_sampler_gap(mesh):
         Learner(tiny_model(F32, mesh), dataclasses.replace(F32, old_logprobs="sampler"), mesh).old_logprobs(
             state, batch.input_ids, batch.attention_mask, batch.loss_mask
         )
-    del sampler
 
 
 def test_mini_batches_and_epochs_equal_sequential_updates(mesh):
