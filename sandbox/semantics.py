@@ -26,6 +26,8 @@ _CAPTURE = "<arguments>"
 # exactly, so the tolerance only forgives summation-order noise such as 0.28 vs 0.28000000000000004.
 FLOAT_REL_TOL = 1e-9
 FLOAT_ABS_TOL = 1e-12
+# Longest program, input or output text the worker will parse (it parses before forking, untimed).
+MAX_SOURCE_CHARS = 200_000
 
 
 class JobError(Exception):
@@ -134,6 +136,10 @@ def prepare(job: dict, policy: Policy | None, allow_helpers: bool) -> PreparedJo
     `compare` (does the value `predicted` equal `expected`? both evaluated in the program's namespace, so
     reprs such as `deque([1])` read back). Returns the prepared job, or the failure result record."""
     try:
+        for field in ("program", "input", "predicted", "expected"):
+            if len(job.get(field, "")) > MAX_SOURCE_CHARS:
+                status = Status.SYNTAX_ERROR if field == "program" else Status.BAD_INPUT
+                raise JobError(status, f"{field} is longer than {MAX_SOURCE_CHARS} characters")
         program_tree = parse_program(job["program"], policy, allow_helpers)
         program = _compile(program_tree, "<program>", "exec")
         kind = job["kind"]

@@ -36,6 +36,10 @@ def test_failures_are_statuses(executor):
         "def f(a):\n    return 'x' * (10 ** 10)": ("0", Status.MEMORY),
         "def f(a):\n    return list(range(a))": ("100000", Status.OUTPUT_TOO_LARGE),
         "def f(a):\n    return f(a)": ("0", Status.RUNTIME_ERROR),
+        "def f(a):\n    return a\n" + "#" * 300_000: ("0", Status.SYNTAX_ERROR),
+        "def f(a):\n    return len(a)": ("[" + "1," * 150_000 + "]", Status.BAD_INPUT),
+        "def f(a):\n    return a   ": ("[" * 150 + "]" * 150, Status.OK),
+        "def f(a):\n    return a    ": ("[" * 5000 + "]" * 5000, Status.BAD_INPUT),
     }
     results = executor.validate([(p, i) for p, (i, _) in cases.items()])
     assert [r.status for r in results] == [s for _, s in cases.values()]
