@@ -169,6 +169,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100 SXM: 989)")
     parser.add_argument("--skip-head", action="store_true")
+    parser.add_argument("--skip-step", action="store_true")
     args = parser.parse_args()
     config = preset(args.preset)
     if args.tiny:
@@ -183,10 +184,12 @@ def main():
         for row in rows:
             print(f"| {row['variant']} | {row['temp_GiB']:.2f} | {row['grad_s']:.4f} |")
     step_rows = []
-    for micro in args.micro_batch:
+    for micro in [] if args.skip_step else args.micro_batch:
         rl = RLConfig(micro_batch_size=micro)
         step_rows.append(bench_step(config, rl, args.batch, args.prompt, args.response, args.repeats, args.peak_tflops))
         print(f"  step {step_rows[-1]}", flush=True)
+    if not step_rows:
+        return
     columns = ["batch", "micro", "logprobs_first_s", "logprobs_s", "update_first_s", "update_s", "update_tokens_per_s", "update_MFU", "peak_GiB"]
     print("\nRL step (bf16 compute, f32 master weights, remat, AdamW)")
     print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")

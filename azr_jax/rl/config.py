@@ -86,8 +86,8 @@ class RLConfig:
         for name in ("adam_b1", "adam_b2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.dual_clip is not None and self.dual_clip <= 1 + self.clip_high:
-            raise ValueError(f"dual_clip must be > 1 + clip_eps_high = {1 + self.clip_high}, got {self.dual_clip}")
+        if self.dual_clip is not None and self.dual_clip <= 1:
+            raise ValueError(f"dual_clip must be > 1 (a cap on -A * ratio for A < 0), got {self.dual_clip}")
 
     @property
     def clip_high(self) -> float:
