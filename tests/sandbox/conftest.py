@@ -3,13 +3,11 @@
 import os
 import sys
 import sysconfig
-from pathlib import Path
 
 import pytest
 
 from sandbox import Executor, SandboxConfig
 
-SEED_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "azr_seed"
 # Set in the parent before any worker starts: a jailed program must never see it.
 CANARY_SECRET = "azr-canary-7f3a9c"
 os.environ["AZR_SANDBOX_CANARY"] = CANARY_SECRET

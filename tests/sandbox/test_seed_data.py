@@ -12,12 +12,13 @@ Every difference must fall into one of the documented categories (docs/sandbox.m
 
 import collections
 import json
+from pathlib import Path
 
 import pytest
 
-from conftest import SEED_DIR
 from sandbox import Status
 
+SEED_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "azr_seed"
 pytestmark = pytest.mark.skipif(not (SEED_DIR / "3b_coder_seed_io.jsonl").exists(), reason="no seed data folder")
 
 
