@@ -62,6 +62,7 @@ class Learner:
         self.config = config
         self.mesh = mesh
         self.graphdef, params = nnx.split(model)
+        self._abstract_params = jax.eval_shape(lambda: params)
         self.optimizer = make_optimizer(config)
         self._schedule = learning_rate_schedule(config)
         self.param_shardings = state_shardings(params, mesh)
@@ -85,6 +86,11 @@ class Learner:
     def init_state(self, model: Qwen2ForCausalLM) -> TrainState:
         """Step 0 with fresh AdamW moments; the model's parameter arrays are donated to the state."""
         return self._init(jax.device_put(nnx.state(model), self.param_shardings))
+
+    def abstract_state(self) -> TrainState:
+        """The train state's shapes, dtypes and shardings, allocating nothing: the target to restore a checkpoint
+        (e.g. orbax) straight onto the mesh."""
+        return self._init.eval_shape(self._abstract_params)
 
     def policy(self, state: TrainState) -> Qwen2ForCausalLM:
         """The model on the state's parameter arrays (no copy), for sampling. An update donates those arrays, so

@@ -92,6 +92,14 @@ def test_recomputed_old_logprobs_give_ratio_one_and_the_sampler_gap(mesh):
         )
 
 
+def test_abstract_state_describes_the_real_one(mesh):
+    learner, state = _learner(F32, mesh)
+    abstract = learner.abstract_state()
+    assert jax.tree.structure(abstract) == jax.tree.structure(state)
+    for spec, real in zip(jax.tree.leaves(abstract), jax.tree.leaves(state)):
+        assert (spec.shape, spec.dtype, spec.sharding) == (real.shape, real.dtype, real.sharding)
+
+
 def test_mini_batches_and_epochs_equal_sequential_updates(mesh):
     config = dataclasses.replace(F32, learning_rate=1e-3, shuffle=False)
     batch = random_batch(sequences=8)
