@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from sandbox.bench import main as bench_main
 
+        if args.workers and "--workers" not in rest:
+            rest += ["--workers", str(args.workers)]
         return bench_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
