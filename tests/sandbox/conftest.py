@@ -22,8 +22,10 @@ def executor():
 
 @pytest.fixture(scope="session")
 def raw_executor():
-    """Policy off: programs reach the jail as they are (isolation and determinism tests)."""
-    with Executor(SandboxConfig(timeout_s=2.0, check_policy=False, allow_helpers=True)) as ex:
+    """Policy off: programs reach the jail as they are (isolation and determinism tests). nsjail is
+    required, not `auto`: the hostile suite is about the jail and must not quietly test the fallback."""
+    config = SandboxConfig(backend="nsjail", timeout_s=2.0, check_policy=False, allow_helpers=True)
+    with Executor(config) as ex:
         yield ex
 
 
