@@ -55,8 +55,8 @@ def naive_validate(item: tuple[str, str], timeout_s: float, python: str = NAIVE_
     outputs = []
     for seed in ("1", "2"):
         try:
-            done = subprocess.run([python, "-c", source], capture_output=True, timeout=timeout_s,
-                                  env={"PYTHONHASHSEED": seed, "PATH": os.environ.get("PATH", "")}, check=False)  # fmt: skip
+            env = {"PYTHONHASHSEED": seed, "PATH": os.environ.get("PATH", "")}
+            done = subprocess.run([python, "-c", source], capture_output=True, timeout=timeout_s, env=env, check=False)
             outputs.append(done.stdout if done.returncode == 0 else None)
         except subprocess.TimeoutExpired:
             outputs.append(None)

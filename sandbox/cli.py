@@ -1,4 +1,5 @@
-"""Command line: `python -m sandbox run FILE.jsonl [--no-policy]`, `python -m sandbox check`, `python -m sandbox bench`."""
+"""Command line: `python -m sandbox run FILE.jsonl [--no-policy]`, `python -m sandbox check`,
+`python -m sandbox bench`."""
 
 from __future__ import annotations
 

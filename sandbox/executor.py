@@ -45,8 +45,9 @@ class Executor:
         # backend's are what each worker reports it applied to itself.
         self.protections: tuple[str, ...] = backend.protections() or self._pool.applied_protections
         if self.config.backend == "auto":
-            log.log(logging.WARNING if fallback_reason else logging.INFO, "sandbox backend: %s%s; active: %s",
-                    self.backend, f" ({fallback_reason})" if fallback_reason else "", "; ".join(self.protections))  # fmt: skip
+            level = logging.WARNING if fallback_reason else logging.INFO
+            why = f" ({fallback_reason})" if fallback_reason else ""
+            log.log(level, "sandbox backend: %s%s; active: %s", self.backend, why, "; ".join(self.protections))
 
     def __enter__(self) -> Executor:
         return self
@@ -98,8 +99,8 @@ class Executor:
             if i in second_of:
                 results.append(_deterministic(first, _exec_result(records[second_of[i]])))
             elif first.ok and shows_address(first.output):
-                results.append(ExecResult(Status.NONDETERMINISTIC, error=f"the repr holds an address: {_clip(first.output)}",
-                                          seconds=first.seconds))  # fmt: skip
+                error = f"the repr holds an address: {_clip(first.output)}"
+                results.append(ExecResult(Status.NONDETERMINISTIC, error=error, seconds=first.seconds))
             else:
                 results.append(first)
         return results
@@ -117,7 +118,8 @@ class Executor:
             if len(predicted) > 4 * self.config.output_cap + 1000:
                 results[i] = CheckResult(Status.OUTPUT_TOO_LARGE, False, error="predicted output is too long")
                 continue
-            if predicted.strip() == gold.strip():  # also covers reprs that do not read back: defaultdict(<class 'int'>, {})
+            # Identical text also covers reprs that do not read back, such as defaultdict(<class 'int'>, {}).
+            if predicted.strip() == gold.strip():
                 results[i] = CheckResult(Status.OK, True, output=predicted)
                 continue
             (gold_ok, gold_value), (pred_ok, pred_value) = literal_value(gold), literal_value(predicted)
@@ -176,8 +178,8 @@ def _deterministic(first: ExecResult, second: ExecResult) -> ExecResult:
     if first.ok and second.ok:
         if first.output == second.output:
             return ExecResult(Status.OK, first.output, seconds=seconds)
-        return ExecResult(Status.NONDETERMINISTIC, error=f"run 1 gave {_clip(first.output)}, run 2 gave {_clip(second.output)}",
-                          seconds=seconds)  # fmt: skip
+        error = f"run 1 gave {_clip(first.output)}, run 2 gave {_clip(second.output)}"
+        return ExecResult(Status.NONDETERMINISTIC, error=error, seconds=seconds)
     failed = second if first.ok else first
     for status in _RESOURCE_STATUSES:
         if status in (first.status, second.status):

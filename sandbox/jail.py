@@ -91,7 +91,8 @@ class NsjailBackend:
         c = self.config
         return (
             "namespaces: user, pid, network, mount, ipc, uts",
-            f"read-only binds only: /usr, /lib*, the interpreter, the sandbox package; private {c.tmpfs_mb} MiB tmpfs cwd; no /proc",
+            "read-only binds only: /usr, /lib*, the interpreter, the sandbox package; "
+            f"private {c.tmpfs_mb} MiB tmpfs cwd; no /proc",
             f"uid {INSIDE_UID} inside, unprivileged uid {c.outside_uid_base}+worker outside",
             f"rlimits: address space {c.memory_mb} MiB, CPU {int(c.timeout_s) + 1} s per job, nofile {c.open_files}, "
             f"fsize {c.file_size_mb} MiB, nproc {c.max_processes}",
@@ -226,8 +227,10 @@ def stage_interpreter(stage_dir: str) -> Path:
         libdir = Path(sysconfig.get_config_var("LIBDIR") or base / "lib")
         for lib in libdir.glob(f"libpython{sys.version_info.major}.{sys.version_info.minor}*.so*"):
             _link_or_copy(lib.resolve(), tmp / "lib" / lib.name)
-        shutil.copytree(stdlib, tmp / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy,
-                        ignore=lambda d, names: [n for n in names if n in _STAGE_SKIP and Path(d) == stdlib])  # fmt: skip
+        def skip(directory: str, names: list[str]) -> list[str]:
+            return [n for n in names if n in _STAGE_SKIP and Path(directory) == stdlib]
+
+        shutil.copytree(stdlib, tmp / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy, ignore=skip)
         (tmp / ".complete").touch()
         os.rename(tmp, target)
     except OSError:

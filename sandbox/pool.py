@@ -45,7 +45,8 @@ class WorkerProcess:
         self.last_progress = self.started
         os.set_blocking(self.process.stdout.fileno(), False)
         cpus = sorted(os.sched_getaffinity(0))
-        self._send({**settings, "harden": launch.harden, "cpu": cpus[index % len(cpus)] if settings["pin_cpus"] else None})
+        cpu = cpus[index % len(cpus)] if settings["pin_cpus"] else None
+        self._send({**settings, "harden": launch.harden, "cpu": cpu})
         self.applied: tuple[str, ...] = ()
 
     def wait_ready(self) -> WorkerProcess:

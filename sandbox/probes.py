@@ -49,8 +49,10 @@ return out
 
 IDENTITY_PROBE = _probe("""
 import resource
-limits = {n: resource.getrlimit(getattr(resource, n)) for n in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_NPROC")}
-return {"uid": os.getuid(), "euid": os.geteuid(), "ppid": os.getppid(), "root": sorted(os.listdir("/")), "cwd": os.getcwd(), "limits": limits, "env": sorted(os.environ)}
+names = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_NPROC")
+limits = {n: resource.getrlimit(getattr(resource, n)) for n in names}
+return {"uid": os.getuid(), "euid": os.geteuid(), "ppid": os.getppid(), "root": sorted(os.listdir("/")),
+        "cwd": os.getcwd(), "limits": limits, "env": sorted(os.environ)}
 """)
 
 
@@ -153,8 +155,9 @@ def verify(config: SandboxConfig) -> tuple[str, list[Verdict]]:
         outside_uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
         identity = run(IDENTITY_PROBE)
         info = eval_literal(identity.output)
-        verdicts.append(Verdict("non-root uid inside and outside", identity.ok and info["uid"] != 0 and outside_uid != 0,
-                                f"inside uid {info.get('uid')}, outside uid {outside_uid}"))  # fmt: skip
+        non_root = identity.ok and info["uid"] != 0 and outside_uid != 0
+        verdicts.append(Verdict("non-root uid inside and outside", non_root,
+                                f"inside uid {info.get('uid')}, outside uid {outside_uid}"))
         verdicts.append(Verdict("environment cleared", identity.ok and not set(info["env"]) - _ALLOWED_ENV,
                                 f"variables visible: {info.get('env')}"))  # fmt: skip
         files = run(_file_probe(str(secret)))

@@ -229,7 +229,8 @@ def _repr(value: Any) -> str:
     except MemoryError:
         raise JobError(Status.MEMORY, "repr of the output ran out of memory", "MemoryError") from None
     except BaseException as err:  # noqa: BLE001
-        raise JobError(Status.RUNTIME_ERROR, f"repr of the output failed: {_message(err)}", type(err).__name__) from None
+        message = f"repr of the output failed: {_message(err)}"
+        raise JobError(Status.RUNTIME_ERROR, message, type(err).__name__) from None
 
 
 def _message(err: BaseException) -> str:

@@ -59,7 +59,7 @@ class Worker:
         self.settings = settings
         self.devnull = devnull
         self.protocol_fds = protocol_fds
-        fields = settings["policy"]
+        fields = settings["policy"]  # JSON turned the tuples into lists
         self.policy = Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}) if fields else None
         # Signals from inside the pid namespace reach its init (this process) only where a handler is set;
         # with every handler at its default, a job cannot kill or stop the worker.
@@ -218,8 +218,8 @@ def _death_result(wait_status: int, timeout: float) -> dict:
         if sig == signal.SIGSEGV:
             return {"status": "memory", "error": "killed by SIGSEGV (stack or address-space limit)"}
         return {"status": "runtime_error", "error_type": "Signal", "error": f"killed by {signal.Signals(sig).name}"}
-    return {"status": "runtime_error", "error_type": "Exit",
-            "error": f"exited with code {os.waitstatus_to_exitcode(wait_status)} before reporting a result"}  # fmt: skip
+    code = os.waitstatus_to_exitcode(wait_status)
+    return {"status": "runtime_error", "error_type": "Exit", "error": f"exited with code {code} before reporting a result"}
 
 
 def harden(settings: dict) -> list[str]:
