@@ -16,6 +16,7 @@ class SandboxConfig:
     backend: Literal["auto", "nsjail", "process"] = "auto"
     workers: int = 0  # jailed worker interpreters; 0 = one per CPU core (at least 2: two hash-seed groups)
     timeout_s: float = 5.0  # wall-clock limit of one execution (CPU limit: the next whole second)
+    batch_timeout_s: float = 0.0  # deadline of one batch call; past it, unfinished items are timeouts (0: none)
     memory_mb: int = 512  # address-space limit of one execution
     output_cap: int = 10_000  # longest repr(f(input)) kept, in characters; longer is output_too_large
     max_processes: int = 16  # RLIMIT_NPROC of one worker's jail (worker + child + what the child starts)
@@ -41,6 +42,7 @@ class SandboxConfig:
             "determinism": self.determinism in ("always", "screened"),
             "workers": self.workers >= 0,
             "timeout_s": self.timeout_s > 0,
+            "batch_timeout_s": self.batch_timeout_s >= 0,
             "memory_mb": self.memory_mb >= 64,
             "output_cap": self.output_cap > 0,
             "max_processes": self.max_processes >= 2,

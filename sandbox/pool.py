@@ -4,7 +4,9 @@ Jobs are sent in chunks (one JSON line each) so the host spends little time per 
 flight per worker so none waits for the host. A job may be pinned to a hash-seed group (worker index
 parity). A worker that dies, or stops reporting for longer than one job's timeout plus a grace period,
 is killed (SIGTERM, then SIGKILL) and replaced; its unfinished jobs go back to the queue, except the one it
-was running, which is reported as a sandbox_error.
+was running, which is reported as a sandbox_error. An optional deadline for the whole batch
+(`batch_timeout_s`) bounds a training step: past it, unfinished jobs are timeouts and busy workers are
+replaced.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ class WorkerPool:
         and a group to run next (appended after the given jobs, so the returned list can be longer).
         """
         jobs, groups = list(jobs), list(groups)
+        batch_deadline = time.monotonic() + self.config.batch_timeout_s if self.config.batch_timeout_s else None
         results: list[dict | None] = [None] * len(jobs)
         queues = {0: collections.deque(), 1: collections.deque(), None: collections.deque()}
         for i, group in enumerate(groups):
@@ -178,7 +181,7 @@ class WorkerPool:
                     worker = key.data
                     lines = worker.read_results()
                     if lines is None:
-                        pending -= self._replace(worker, selector, queues, results, "the worker died")
+                        pending -= self._replace(worker, selector, queues, results, "the worker died", died=True)
                         continue
                     for record in lines:
                         index = worker.in_flight.popleft()
@@ -197,16 +200,33 @@ class WorkerPool:
                         pending -= self._replace(worker, selector, queues, results, "the worker stopped responding")
                     elif not worker.in_flight and now - worker.started > self.config.worker_max_age_s:
                         self._replace(worker, selector, queues, results, "")
+                if batch_deadline is not None and now > batch_deadline:
+                    self._abandon(selector, queues, results)
+                    break
         return results  # type: ignore[return-value]
+
+    def _abandon(self, selector, queues, results) -> None:
+        """The batch deadline passed: every unfinished job is a timeout; busy workers are replaced."""
+        record = {"status": "timeout", "error": f"batch deadline of {self.config.batch_timeout_s:g} s passed"}
+        for worker in list(self.workers):
+            if worker.in_flight:
+                for index in worker.in_flight:
+                    results[index] = dict(record, seconds=0.0)
+                worker.in_flight.clear()
+                self._replace(worker, selector, queues, results, "")
+        for queue in queues.values():
+            for index in queue:
+                results[index] = dict(record, seconds=0.0)
+            queue.clear()
 
     def _chunk_size(self, n_jobs: int) -> int:
         # Small batches are split finer so that every worker gets a share.
         return max(1, min(self.config.chunk_size, n_jobs // (4 * len(self.workers))))
 
-    def _replace(self, worker: WorkerProcess, selector, queues, results, reason: str) -> int:
+    def _replace(self, worker: WorkerProcess, selector, queues, results, reason: str, died: bool = False) -> int:
         """Kills and restarts `worker`; returns how many of its jobs were settled (the one it was running)."""
         selector.unregister(worker.process.stdout)
-        clean = worker.retired_cleanly()
+        clean = died and worker.retired_cleanly()
         worker.kill()
         settled = 0
         if worker.in_flight and not clean:

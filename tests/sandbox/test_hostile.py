@@ -235,3 +235,14 @@ def test_a_killed_worker_is_replaced_and_its_batch_finishes():
         assert [r.output for i, r in enumerate(results) if i not in (6, 13)] == ["[1, 2, 3, 3]"] * 18
         assert executor.worker_restarts == 2
         assert_pool_healthy(executor)
+
+
+def test_batch_deadline_bounds_a_whole_batch():
+    config = SandboxConfig(backend="nsjail", check_policy=False, timeout_s=2.0, batch_timeout_s=1.0)
+    with Executor(config) as executor:
+        start = time.monotonic()
+        results = executor.run([(attack("while True:\n    pass"), "")] * 6 + HEALTHY)
+        assert time.monotonic() - start < 1.0 + 1.5
+        assert all(r.status is Status.TIMEOUT for r in results[:6]), results
+        assert "batch deadline" in results[0].error
+        assert_pool_healthy(executor)  # the next batch starts on fresh workers
