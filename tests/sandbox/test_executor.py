@@ -180,3 +180,17 @@ def test_auto_falls_back_to_process_and_says_so_in_one_line(monkeypatch, caplog)
     lines = [r for r in caplog.records if r.name.startswith("sandbox")]
     assert len(lines) == 1 and lines[0].levelname == "WARNING" and "nsjail unavailable" in lines[0].getMessage()
     assert "seccomp" in lines[0].getMessage() and "no_new_privs" in lines[0].getMessage()
+
+
+def test_old_workers_are_recycled_between_batches():
+    import time
+
+    from sandbox import Executor
+
+    with Executor(SandboxConfig(worker_max_age_s=0.2, timeout_s=2.0)) as ex:
+        first = ex.run([("def f(a):\n    return a", str(k)) for k in range(20)])
+        time.sleep(0.4)
+        second = ex.validate([("def f(a):\n    return a * 3", str(k)) for k in range(20)])
+        assert ex.worker_restarts >= 2
+    assert [r.output for r in first] == [str(k) for k in range(20)]
+    assert [r.output for r in second] == [str(3 * k) for k in range(20)]
