@@ -25,10 +25,13 @@ SANDBOX_BANNED_MODULES = (
     "tracemalloc", "sysconfig", "platform", "webbrowser", "atexit", "weakref", "dis", "timeit",
 )  # fmt: skip
 
+# Helpers that reach attributes by string or evaluate annotation strings are getattr/eval in disguise.
+STRING_ACCESSORS = ("attrgetter", "methodcaller", "get_type_hints", "ForwardRef")
+
 BANNED_CALLS = (
     "open", "exec", "eval", "compile", "input", "globals", "locals", "vars", "breakpoint", "__import__",
     "getattr", "setattr", "delattr", "exit", "quit", "help", "memoryview",
-)  # fmt: skip
+) + STRING_ACCESSORS  # fmt: skip
 
 # Dunder names ordinary task code uses (defining and calling special methods); none of them leads to
 # frames, globals, subclasses or builtins, which are the routes out of a namespace.
@@ -41,11 +44,11 @@ SAFE_DUNDERS = (
 
 
 # Attribute names refused on any object: allowed modules re-export dangerous ones (`numpy.os`,
-# `collections.sys` would be `os` and `sys` under another name).
+# `collections.sys` would be `os` and `sys` under another name), and `operator.attrgetter` is getattr.
 ESCAPE_ATTRIBUTES = (
     "os", "sys", "subprocess", "builtins", "importlib", "ctypes", "socket", "shutil", "pickle", "marshal",
-    "posix", "_posixsubprocess", "signal", "multiprocessing", "threading", "_os", "_sys",
-)  # fmt: skip
+    "posix", "_posixsubprocess", "signal", "multiprocessing", "threading", "_os", "_sys", "_evaluate",
+) + STRING_ACCESSORS  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)

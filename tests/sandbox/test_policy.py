@@ -50,6 +50,11 @@ def test_banned_words_keeps_the_papers_list_and_the_prompt_interface():
         "import numpy as np\nimport os as np2",
         "import numpy as np\ndef f():\n    return np.os.getcwd()",
         "import collections\ndef f():\n    return collections.sys.modules",
+        "import operator\ndef f(x):\n    return operator.attrgetter('__class__')(x)",
+        "from operator import attrgetter\ndef f(x):\n    return attrgetter('__globals__')(x)",
+        "from operator import methodcaller as m\ndef f(x):\n    return m('__reduce__')(x)",
+        "import typing\ndef f(x: 'bad()'):\n    return typing.get_type_hints(f)",
+        "from typing import ForwardRef\ndef f(x):\n    return ForwardRef('x')",
     ],
 )
 def test_banned_forms_are_refused(source):
