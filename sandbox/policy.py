@@ -26,7 +26,7 @@ SANDBOX_BANNED_MODULES = (
 )  # fmt: skip
 
 # Helpers that reach attributes by string or evaluate annotation strings are getattr/eval in disguise.
-STRING_ACCESSORS = ("attrgetter", "methodcaller", "get_type_hints", "ForwardRef")
+STRING_ACCESSORS = ("attrgetter", "methodcaller", "get_type_hints", "ForwardRef", "_eval_type", "get_field")
 
 BANNED_CALLS = (
     "open", "exec", "eval", "compile", "input", "globals", "locals", "vars", "breakpoint", "__import__",

@@ -55,6 +55,8 @@ def test_banned_words_keeps_the_papers_list_and_the_prompt_interface():
         "from operator import methodcaller as m\ndef f(x):\n    return m('__reduce__')(x)",
         "import typing\ndef f(x: 'bad()'):\n    return typing.get_type_hints(f)",
         "from typing import ForwardRef\ndef f(x):\n    return ForwardRef('x')",
+        "import typing\ndef f(x):\n    return typing._eval_type(typing.List['x'], {}, {})",
+        "import string\ndef f(x):\n    return string.Formatter().get_field('0.__class__', [x], {})",
     ],
 )
 def test_banned_forms_are_refused(source):
