@@ -29,6 +29,7 @@ INSIDE_UID = 1000  # the jailed uid as the program sees it
 JAIL_PYTHON = "/opt/python"
 JAIL_PACKAGE_ROOT = "/opt/azr"
 JAIL_EXTRA_PATHS = "/opt/paths"
+SYSTEM_LIB_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
 # kafel names the x86_64 syscall 166 (umount2) `umount`.
 _KAFEL_NAMES = {"umount2": "umount"}
 SECCOMP_POLICY = (
@@ -91,7 +92,7 @@ class NsjailBackend:
         c = self.config
         return (
             "namespaces: user, pid, network, mount, ipc, uts",
-            "read-only binds only: /usr, /lib*, the interpreter, the sandbox package; "
+            "read-only binds only: /usr/lib*, /lib*, the interpreter, the sandbox package; "
             f"private {c.tmpfs_mb} MiB tmpfs cwd; no /proc",
             f"uid {INSIDE_UID} inside, unprivileged uid {c.outside_uid_base}+worker outside",
             f"rlimits: address space {c.memory_mb} MiB, CPU {int(c.timeout_s) + 1} s per job, nofile {c.open_files}, "
@@ -111,11 +112,12 @@ class NsjailBackend:
             "--rlimit_fsize", str(c.file_size_mb), "--rlimit_nofile", str(c.open_files),
             "--rlimit_nproc", str(c.max_processes), "--seccomp_string", SECCOMP_POLICY,
         ]  # fmt: skip
-        for system_dir in ("/usr", "/lib", "/lib64", "/lib32"):
-            if os.path.isdir(system_dir) and not os.path.islink(system_dir):
-                argv += ["--bindmount_ro", system_dir]
-            elif os.path.islink(system_dir):
+        # Shared libraries only: no /usr/bin (no shell, no setuid programs), no /usr/share, no /usr/local.
+        for system_dir in SYSTEM_LIB_DIRS:
+            if os.path.islink(system_dir):
                 argv += ["--symlink", f"{os.readlink(system_dir)}:{system_dir}"]
+            elif os.path.isdir(system_dir):
+                argv += ["--bindmount_ro", system_dir]
         argv += ["--bindmount_ro", f"{self.python_root}:{JAIL_PYTHON}"]
         argv += ["--bindmount_ro", f"{PACKAGE_DIR}:{JAIL_PACKAGE_ROOT}/sandbox", "--bindmount_ro", "/dev/null"]
         extra = []

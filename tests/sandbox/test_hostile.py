@@ -47,6 +47,7 @@ def test_host_files_and_environment_stay_unreadable(raw_executor, canary_dir, ca
         "return os.listdir('/')",
         "return os.listdir('/root')",
         "import subprocess\nreturn subprocess.run(['env'], capture_output=True).stdout",
+        "return [os.path.exists(p) for p in ('/bin/sh', '/usr/bin/env', '/usr/bin/sudo', '/etc', '/usr/share')]",
     ]
     results = raw_executor.run([(attack(body), "") for body in reads])
     for body, result in zip(reads, results):
@@ -54,6 +55,7 @@ def test_host_files_and_environment_stay_unreadable(raw_executor, canary_dir, ca
         assert "root:" not in (result.output or ""), body
     assert "AZR_SANDBOX_CANARY" not in results[4].output
     assert set(eval_list(results[5].output)) <= {"dev", "lib", "lib64", "opt", "tmp", "usr"}
+    assert results[8].output == "[False, False, False, False, False]"  # no shell, no setuid programs
 
 
 def eval_list(text):
