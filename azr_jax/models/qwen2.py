@@ -216,7 +216,10 @@ class Qwen2ForCausalLM(nnx.Module):
                 positions = jnp.maximum(jnp.cumsum(attention_mask, axis=-1) - 1, 0)
         elif attention_mask is None or positions is None:
             raise ValueError("decoding with a KV cache needs attention_mask over the cache slots and positions")
-        x = self._constrain_batch(self.embed_tokens[...][input_ids].astype(self.dtype))
+        table = self.embed_tokens[...].astype(self.dtype)
+        if self.mesh is not None:  # gather the table for the lookup, as FSDP gathers each layer's weights
+            table = jax.lax.with_sharding_constraint(table, NamedSharding(self.mesh, PartitionSpec()))
+        x = self._constrain_batch(table[input_ids])
         run = _run_layer_remat if self.remat else _run_layer
         keys, values = [], []
         for i, layer in enumerate(self.layers):

@@ -1,0 +1,138 @@
+"""The training run: load or resume, then self-play steps with a TRR++/PPO update each, checkpointing as it goes.
+
+Workdir layout:
+    model/          config.json and tokenizer files of the model being trained (what export needs)
+    checkpoints/    orbax checkpoints: train state + host state (step, PRNG, numpy RNG, buffers)
+    buffers/        append-only JSONL journal of every task the buffers accepted
+    metrics.jsonl, samples.txt, tensorboard/, run_config.json
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import jax
+import ml_collections
+import numpy as np
+from sandbox.executor import Executor
+from tqdm import tqdm
+
+from azr_jax.checkpoint import Checkpointer
+from azr_jax.models import Qwen2ForCausalLM
+from azr_jax.models.hf_io import resolve_model_folder
+from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options
+from azr_jax.sampling import Sampler
+from azr_jax.selfplay.advantages import compute_advantages
+from azr_jax.selfplay.buffer import TaskBuffers
+from azr_jax.selfplay.seeding import load_seed_files
+from azr_jax.trainer.metrics import MetricsWriter, progress_line, step_metrics
+from azr_jax.trainer.run_config import RunConfig, load_run_config
+from azr_jax.trainer.selfplay_step import SelfPlayStep, StepResult
+from azr_jax.trainer.sequences import pack_sequences
+
+log = logging.getLogger(__name__)
+
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+    "added_tokens.json", "generation_config.json", "chat_template.jinja",
+)  # fmt: skip
+
+
+def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
+    """Runs (or resumes) the configured training; returns the last step's metrics."""
+    config = load_run_config(config_dict)
+    workdir = Path(workdir)
+    initialize(config.parallel)
+    primary = is_primary()
+    folder = resolve_model_folder(config.model.path)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if primary:
+        _record_run(workdir, folder, config_dict)
+
+    mesh = mesh_from_config(config.parallel)
+    model = Qwen2ForCausalLM.from_pretrained(folder, **model_options(config.rl, mesh))
+    learner = Learner(model, config.rl, mesh)
+    learner.layout(6 * config.rollout.batch_size)  # fail now, not after the first rollouts
+    state = learner.init_state(model)
+    del model
+
+    buffers = TaskBuffers(config.selfplay.buffer, journal_dir=workdir / "buffers" if primary else None)
+    rng = np.random.default_rng(config.trainer.seed)
+    key = jax.random.key(config.trainer.seed)
+    checkpointer = Checkpointer(workdir / "checkpoints", config.checkpoint)
+    start = checkpointer.latest_step()
+    if start is not None:
+        state, host = checkpointer.restore(start, learner.abstract_state())
+        buffers.load_state_dict(host["buffers"])
+        rng.bit_generator.state = host["numpy_rng"]
+        key = jax.random.wrap_key_data(np.asarray(host["jax_key"], np.uint32))
+        log.info("resumed from %s at step %d", workdir / "checkpoints", start)
+    else:
+        start = 0
+        load_seed_files(buffers, config.trainer.seed_triplets_path, config.trainer.seed_induction_path)
+
+    sampler = Sampler(learner.policy(state), tokenizer, config.sampler)
+    writer = MetricsWriter(workdir, primary, config.trainer.tensorboard, config.trainer.wandb_project, config_dict.to_dict())
+    metrics: dict[str, float] = {}
+    with Executor(config.sandbox) as executor:
+        selfplay = SelfPlayStep(config, sampler, tokenizer, executor, buffers)
+        try:
+            progress = tqdm(range(start + 1, config.trainer.steps + 1), initial=start, total=config.trainer.steps,
+                            disable=not primary, dynamic_ncols=True)  # fmt: skip
+            for step in progress:
+                key, step_key = jax.random.split(key)
+                result = selfplay.run(step, state.params, step_key, rng)
+                started = time.perf_counter()
+                state, rl_metrics = _update(learner, state, result, config, tokenizer)
+                jax.block_until_ready(state)
+                metrics = step_metrics(result, buffers, time.perf_counter() - started, rl_metrics)
+                if step % config.trainer.log_every == 0 or step == config.trainer.steps:
+                    writer.write(step, metrics)
+                    writer.write_samples(step, result, config.trainer.text_samples)
+                    progress.write(progress_line(step, config.trainer.steps, metrics))
+                if checkpointer.should_save(step, last=step == config.trainer.steps):
+                    host = {"step": step, "buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state,
+                            "jax_key": np.asarray(jax.random.key_data(key)).tolist()}  # fmt: skip
+                    checkpointer.save(step, state, host)
+        finally:
+            selfplay.close()
+            checkpointer.close()
+            writer.close()
+    return metrics
+
+
+def _update(learner: Learner, state, result: StepResult, config: RunConfig, tokenizer):
+    """TRR++ advantages over the six groups, then one PPO update on every trainable response of the step."""
+    completions = [c for g in result.groups for c in g.completions]
+    rewards = np.concatenate([g.rewards for g in result.groups])
+    task_types = [g.task_type for g in result.groups for _ in g.completions]
+    roles = [g.role for g in result.groups for _ in g.completions]
+    packed = pack_sequences(
+        [c.prompt_ids for c in completions], [c.token_ids for c in completions], [c.log_probs for c in completions],
+        pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+        prompt_buckets=config.sampler.prompt_buckets, max_response_tokens=config.rollout.max_response_tokens,
+    )  # fmt: skip
+    advantages = compute_advantages(rewards, task_types, roles, config.selfplay.advantages, token_counts=packed.response_lengths)
+    old, gap = learner.old_logprobs(state, packed.input_ids, packed.attention_mask, packed.loss_mask, packed.sampler_logprobs)
+    batch = RLBatch.from_numpy(packed.input_ids, packed.attention_mask, packed.loss_mask, advantages, np.asarray(old))
+    state, metrics = learner.update(state, batch)
+    metrics = {**{k: float(v) for k, v in metrics.items()}, **{k: float(v) for k, v in gap.items()}}
+    metrics["advantage_abs_mean"] = float(np.abs(advantages).mean())
+    return state, metrics
+
+
+def _record_run(workdir: Path, folder: Path, config_dict: ml_collections.ConfigDict) -> None:
+    """What export and a human need later: the model's config and tokenizer, and the run's config."""
+    model_dir = workdir / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "config.json", model_dir / "config.json")
+    for name in TOKENIZER_FILES:
+        if (folder / name).is_file():
+            shutil.copyfile(folder / name, model_dir / name)
+    (workdir / "run_config.json").write_text(json.dumps(config_dict.to_dict(), indent=2, default=str) + "\n")

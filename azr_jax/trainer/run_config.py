@@ -1,0 +1,111 @@
+"""One training run's settings: a frozen object assembled from each component's config.
+
+`configs/*.py` return the ConfigDict form (`default_run_config()` plus their changes); `load_run_config` turns
+it into `RunConfig`, naming any bad field, and checks what only makes sense across sections (bucket sizes
+against length caps, the model path) before anything expensive starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Literal
+
+import ml_collections
+from sandbox.config import SandboxConfig
+
+from azr_jax.checkpoint import CheckpointConfig
+from azr_jax.config import ConfigError, from_config, to_config_dict
+from azr_jax.rl import ParallelConfig, RLConfig
+from azr_jax.sampling import SamplerConfig
+from azr_jax.selfplay.config import SelfPlayConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    path: str = ""  # a Hugging Face folder (config.json, safetensors, tokenizer files) or a cached hub id
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig:
+    batch_size: int = 64  # responses per (task type, role) per step: the paper's 64
+    max_prompt_tokens: int = 6144  # the paper's prompt cap; longer prompts lose their oldest tokens
+    max_response_tokens: int = 8096  # the paper's response cap
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    stop: tuple[str, ...] = ("</answer>",)  # generation ends once the answer is closed
+    max_prompts_per_call: int = 256  # prompts per sampler call (device memory for the KV cache)
+
+    def __post_init__(self):
+        for name in ("batch_size", "max_prompt_tokens", "max_response_tokens", "max_prompts_per_call"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+    steps: int = 500
+    seed: int = 0
+    seed_triplets_path: str | None = None  # public AZR seed format (snippet/input/output); None = identity only
+    seed_induction_path: str | None = None
+    seeding: Literal["off", "if_needed"] = "if_needed"  # run the seeding stage when no seed file fills the buffers
+    log_every: int = 1
+    text_samples: int = 2  # proposals and solutions per group printed to the text log each step
+    tensorboard: bool = True
+    wandb_project: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    model: ModelConfig = ModelConfig()
+    trainer: TrainerConfig = TrainerConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    sampler: SamplerConfig = SamplerConfig()
+    selfplay: SelfPlayConfig = SelfPlayConfig()
+    rl: RLConfig = RLConfig()
+    parallel: ParallelConfig = ParallelConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    checkpoint: CheckpointConfig = CheckpointConfig()
+
+
+def default_run_config() -> ml_collections.ConfigDict:
+    return to_config_dict(RunConfig())
+
+
+def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
+    """The frozen RunConfig; raises ConfigError naming the field for anything it cannot run with."""
+    config = from_config(RunConfig, values)
+    rollout, sampler = config.rollout, config.sampler
+    if rollout.max_prompt_tokens > max(sampler.prompt_buckets):
+        raise ConfigError(
+            f"rollout.max_prompt_tokens: {rollout.max_prompt_tokens} exceeds the largest of sampler.prompt_buckets "
+            f"{sampler.prompt_buckets}"
+        )
+    if rollout.max_response_tokens > sampler.max_new_tokens_cap:
+        raise ConfigError(
+            f"rollout.max_response_tokens: {rollout.max_response_tokens} exceeds sampler.max_new_tokens_cap "
+            f"{sampler.max_new_tokens_cap}"
+        )
+    n = config.selfplay.rewards.n_solver_rollouts
+    if rollout.max_prompts_per_call * n > max(sampler.batch_buckets):
+        raise ConfigError(
+            f"rollout.max_prompts_per_call: {rollout.max_prompts_per_call} prompts x {n} rollouts exceed the largest of "
+            f"sampler.batch_buckets {sampler.batch_buckets}"
+        )
+    if len(rollout.stop) > sampler.max_stop_strings:
+        raise ConfigError(f"rollout.stop: {len(rollout.stop)} stop strings, sampler.max_stop_strings is {sampler.max_stop_strings}")
+    if config.selfplay.prompts.time_limit_s != config.sandbox.timeout_s:
+        raise ConfigError(
+            f"selfplay.prompts.time_limit_s: {config.selfplay.prompts.time_limit_s} must equal sandbox.timeout_s "
+            f"{config.sandbox.timeout_s} (the proposer is told the executor's limit)"
+        )
+    if config.selfplay.prompts.allow_helpers != config.sandbox.allow_helpers:
+        raise ConfigError("selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)")
+    if not config.model.path:
+        raise ConfigError("model.path: empty; pass --config.model.path=/path/to/a/Hugging/Face/folder")
+    for name in ("seed_triplets_path", "seed_induction_path"):
+        path = getattr(config.trainer, name)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"trainer.{name}: no such file {path!r}")
+    return config

@@ -1,0 +1,253 @@
+"""One self-play step of Absolute Zero (Algorithm 1), host side: the model proposes, the sandbox validates,
+the model solves, the sandbox grades, and six (task type, role) groups of rewarded responses come out.
+
+Order and overlap (the device is the sampler, the host is the sandbox):
+1. propose B tasks of each type (one sampler call) -> validate them in the sandbox -> add valid ones to buffers;
+2. n solver rollouts per valid proposal (one call, n samples share each prompt's prefill);
+3. while the sandbox grades those rollouts in a background thread, the solver batches are drawn and answered;
+4. the solver answers are graded; proposer rewards come from the rollouts' solve rates.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import functools
+import time
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+from sandbox.executor import Executor
+
+from azr_jax.sampling import Sampler
+from azr_jax.selfplay.batches import parse_proposals, parse_solutions, proposal_requests, solve_requests
+from azr_jax.selfplay.buffer import TaskBuffers
+from azr_jax.selfplay.parsing import CandidateInduction, FormatError
+from azr_jax.selfplay.prompts import ChatTemplate
+from azr_jax.selfplay.rewards import proposer_rewards, solve_rates, solver_rewards
+from azr_jax.selfplay.tasks import InductionTask, Role, Task, TaskType
+from azr_jax.trainer.run_config import RunConfig
+
+TASK_TYPES = (TaskType.ABDUCTION, TaskType.DEDUCTION, TaskType.INDUCTION)
+
+
+@dataclasses.dataclass
+class Completion:
+    prompt: str
+    prompt_ids: list[int]
+    token_ids: np.ndarray
+    log_probs: np.ndarray
+    text: str
+
+
+@dataclasses.dataclass
+class GroupResult:
+    """The trainable responses of one (task type, role) group and what scoring them found."""
+
+    task_type: TaskType
+    role: Role
+    completions: list[Completion]
+    rewards: np.ndarray
+    format_ok: np.ndarray
+    correct: np.ndarray  # proposer: valid; solver: correctness
+    solve_rates: np.ndarray | None = None  # proposer: per response, NaN where invalid
+    programs: list[str] = dataclasses.field(default_factory=list)  # proposer: valid programs
+
+
+@dataclasses.dataclass
+class StepResult:
+    groups: list[GroupResult]
+    seconds: dict[str, float]
+    generated_tokens: int
+
+
+class SelfPlayStep:
+    def __init__(
+        self,
+        config: RunConfig,
+        sampler: Sampler,
+        tokenizer: Any,
+        executor: Executor,
+        buffers: TaskBuffers,
+        chat_template: ChatTemplate | None = None,
+    ):
+        self.config = config
+        self.sampler = sampler
+        self.tokenizer = tokenizer
+        self.executor = executor
+        self.buffers = buffers
+        self.chat_template = chat_template
+        self.banned_words = config.sandbox.policy.banned_words()
+        eos = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+        model_eos = sampler.model.config.eos_token_id
+        eos |= set(model_eos) if isinstance(model_eos, tuple) else ({model_eos} if model_eos is not None else set())
+        self.eos_ids = sorted(eos)
+        self._background = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox")
+
+    def close(self) -> None:
+        self._background.shutdown(wait=True)
+
+    def run(self, step: int, params, key: jax.Array, rng: np.random.Generator) -> StepResult:
+        cfg = self.config
+        B = cfg.rollout.batch_size
+        seconds = {"sample": 0.0, "sandbox": 0.0, "host": 0.0}
+        keys = jax.random.split(key, 3)
+        clock = functools.partial(_timed, seconds)
+
+        # 1. Propose.
+        with clock("host"):
+            requests = {t: proposal_requests(t, self.buffers, B, rng, cfg.selfplay, self.banned_words, self.chat_template) for t in TASK_TYPES}
+        with clock("sample"):
+            flat = self.generate([r.prompt for t in TASK_TYPES for r in requests[t]], 1, keys[0], params)
+        proposals = {t: flat[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
+        with clock("host"):
+            candidates = {t: parse_proposals(requests[t], [c.text for c in proposals[t]], cfg.selfplay) for t in TASK_TYPES}
+        with clock("sandbox"):
+            tasks = self._validate(candidates)
+        with clock("host"):
+            for t in TASK_TYPES:
+                self.buffers[t].add([task for task in tasks[t] if task is not None], step)
+
+        # 2. n rollouts per valid proposal estimate its solve rate.
+        n = cfg.selfplay.rewards.n_solver_rollouts
+        valid = [(t, i, task) for t in TASK_TYPES for i, task in enumerate(tasks[t]) if task is not None]
+        rollout_requests = [solve_requests(t, [task], cfg.selfplay, self.chat_template)[0] for t, _, task in valid]
+        with clock("sample"):
+            rollouts = self.generate([r.prompt for r in rollout_requests], n, keys[1], params) if valid else []
+        grading = self._background.submit(
+            self._grade_rollouts, [(t, task) for t, _, task in valid], rollout_requests, [c.text for c in rollouts], n
+        )
+
+        # 3. Solver batches (newest tasks first), answered while the rollouts are graded.
+        with clock("host"):
+            batches = {t: self.buffers[t].sample_solver_batch(B, rng, current_step=step) for t in TASK_TYPES}
+            solve = {t: solve_requests(t, batches[t], cfg.selfplay, self.chat_template) for t in TASK_TYPES}
+        with clock("sample"):
+            flat = self.generate([r.prompt for t in TASK_TYPES for r in solve[t]], 1, keys[2], params)
+        answers = {t: flat[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
+        with clock("sandbox"):
+            rollout_correct = grading.result()
+            solver_groups = [self._solver_group(t, solve[t], answers[t], batches[t]) for t in TASK_TYPES]
+
+        # 4. Proposer rewards from the solve rates.
+        with clock("host"):
+            rates = {t: np.full(B, np.nan) for t in TASK_TYPES}
+            for (t, i, _), correct in zip(valid, rollout_correct):
+                rates[t][i] = solve_rates(correct[None, :])[0]
+            proposer_groups = []
+            for t in TASK_TYPES:
+                format_ok = np.array([not isinstance(c, FormatError) for c in candidates[t]])
+                is_valid = np.array([task is not None for task in tasks[t]])
+                rewards = proposer_rewards(format_ok, is_valid, np.nan_to_num(rates[t]), cfg.selfplay.rewards)
+                programs = [task.program for task in tasks[t] if task is not None]
+                proposer_groups.append(GroupResult(t, Role.PROPOSE, proposals[t], rewards, format_ok, is_valid, rates[t], programs))
+        generated = sum(len(c.token_ids) for g in proposer_groups + solver_groups for c in g.completions)
+        generated += sum(len(c.token_ids) for c in rollouts)
+        return StepResult(proposer_groups + solver_groups, seconds, generated)
+
+    # ---- the model ----
+
+    def generate(self, prompts: Sequence[str], n: int, key: jax.Array, params) -> list[Completion]:
+        """n completions per prompt (adjacent), in chunks the device can hold."""
+        cfg = self.config.rollout
+        ids = [self._prompt_ids(p) for p in prompts]
+        completions: list[Completion] = []
+        for start in range(0, len(ids), cfg.max_prompts_per_call):
+            chunk = ids[start : start + cfg.max_prompts_per_call]
+            out = self.sampler.generate(
+                chunk, key=jax.random.fold_in(key, start), max_new_tokens=cfg.max_response_tokens,
+                temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k, n=n, stop=cfg.stop,
+                eos_ids=self.eos_ids, state=params,
+            )  # fmt: skip
+            for row in range(len(chunk) * n):
+                length = out.lengths[row]
+                prompt_index = start + row // n
+                completions.append(
+                    Completion(prompts[prompt_index], chunk[row // n], out.token_ids[row, :length],
+                               out.log_probs[row, :length], out.texts[row])  # fmt: skip
+                )
+        return completions
+
+    def _prompt_ids(self, prompt: str) -> list[int]:
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        # Over-long prompts keep their end, where the task and the answer format are stated.
+        return list(ids[-self.config.rollout.max_prompt_tokens :])
+
+    # ---- the sandbox ----
+
+    def _validate(self, candidates: dict[TaskType, list]) -> dict[TaskType, list[Task | None]]:
+        """Valid candidates become tasks (with gold outputs); everything else is None."""
+        jobs, owners = [], []
+        for t in TASK_TYPES:
+            for i, c in enumerate(candidates[t]):
+                if isinstance(c, FormatError):
+                    continue
+                inputs = c.inputs if isinstance(c, CandidateInduction) else (c.input,)
+                for text in inputs:
+                    jobs.append((c.program, text))
+                    owners.append((t, i))
+        results = self.executor.validate(jobs) if jobs else []
+        outputs: dict[tuple[TaskType, int], list] = {}
+        for owner, result in zip(owners, results):
+            outputs.setdefault(owner, []).append(result)
+        tasks = {t: [None] * len(candidates[t]) for t in TASK_TYPES}
+        for (t, i), results_i in outputs.items():
+            if all(r.ok for r in results_i):
+                c = candidates[t][i]
+                outs = [r.output for r in results_i]
+                tasks[t][i] = c.complete(outs) if isinstance(c, CandidateInduction) else c.complete(outs[0])
+        return tasks
+
+    def _grade_rollouts(self, tasks: list[tuple[TaskType, Task]], requests, texts: list[str], n: int) -> list[np.ndarray]:
+        """Correctness [n] of each valid task's rollouts (format errors count as wrong), one executor call per type."""
+        rows = [(t, task, request) for (t, task), request in zip(tasks, requests) for _ in range(n)]
+        answers = parse_solutions([request for _, _, request in rows], texts, self.config.selfplay)
+        correct = np.zeros(len(rows))
+        for t in TASK_TYPES:
+            index = [i for i, row in enumerate(rows) if row[0] is t]
+            if index:
+                correct[index] = self._correctness(t, [rows[i][1] for i in index], [answers[i] for i in index])
+        return [correct[k * n : (k + 1) * n] for k in range(len(tasks))]
+
+    def _solver_group(self, t: TaskType, requests, completions: list[Completion], batch: list[Task]) -> GroupResult:
+        answers = parse_solutions(requests, [c.text for c in completions], self.config.selfplay)
+        format_ok = np.array([not isinstance(a, FormatError) for a in answers])
+        correctness = self._correctness(t, batch, answers)
+        rewards = solver_rewards(format_ok, correctness, self.config.selfplay.rewards)
+        return GroupResult(t, Role.SOLVE, completions, rewards, format_ok, correctness)
+
+    def _correctness(self, t: TaskType, tasks: Sequence[Task], answers: Sequence) -> np.ndarray:
+        """Executor verdicts for well-formatted answers; 0 for format errors."""
+        correctness = np.zeros(len(tasks))
+        graded = [i for i, a in enumerate(answers) if not isinstance(a, FormatError)]
+        if not graded:
+            return correctness
+        if t is TaskType.DEDUCTION:
+            results = self.executor.check_deduction([(tasks[i].program, tasks[i].output, answers[i].text) for i in graded])
+            values = [float(r.correct) for r in results]
+        elif t is TaskType.ABDUCTION:
+            results = self.executor.check_abduction([(tasks[i].program, answers[i].text, tasks[i].output) for i in graded])
+            values = [float(r.correct) for r in results]
+        else:
+            jobs = []
+            for i in graded:
+                task: InductionTask = tasks[i]
+                held_out = task.held_out_pairs()
+                jobs.append((answers[i].text, [x for x, _ in held_out], [y for _, y in held_out]))
+            results = self.executor.check_induction(jobs)
+            all_pairs = self.config.selfplay.rewards.induction_correctness == "all"
+            values = [float(r.correct) if all_pairs else r.fraction for r in results]
+        correctness[graded] = values
+        return correctness
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict[str, float], phase: str):
+    """Adds the wall time of the block to seconds[phase]."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] += time.perf_counter() - start

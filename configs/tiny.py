@@ -1,0 +1,37 @@
+"""The CPU default: every part of Absolute Zero at toy scale, a few steps in minutes on a 2-core machine.
+
+The model is `assets/tiny-random/` (random weights, made by scripts/make_tiny_random_model.py): it exercises
+proposing, validation, rollouts, grading, rewards, TRR++ and the update, but being random it proposes nothing
+valid, so its learnability rewards are zero.
+"""
+
+from pathlib import Path
+
+from azr_jax.trainer.run_config import default_run_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def get_config():
+    config = default_run_config()
+    config.model.path = str(REPO / "assets" / "tiny-random")
+    config.trainer.steps = 4
+    config.trainer.text_samples = 1
+    config.rollout.batch_size = 4  # per (task type, role): 24 trained responses per step
+    config.rollout.max_prompt_tokens = 1536
+    config.rollout.max_response_tokens = 48
+    config.rollout.max_prompts_per_call = 12
+    # Few shapes, few compilations: proposer prompts (1 to 6 references) fit 768 or 1536 tokens; 12
+    # proposals or answers per call, up to 12 x 8 rollouts.
+    config.sampler.prompt_buckets = (768, 1536)
+    config.sampler.batch_buckets = (12, 24, 48, 96)
+    config.sampler.max_new_tokens_cap = 48
+    config.sampler.cache_dtype = "float32"
+    config.rl.compute_dtype = "float32"
+    config.rl.learning_rate = 1e-4
+    config.rl.remat = False
+    config.rl.logprob_chunk_size = 64
+    config.checkpoint.every_steps = 2
+    config.checkpoint.keep = 2
+    config.sandbox.workers = 2
+    return config
