@@ -17,6 +17,7 @@ def get_config():
     config.model.path = str(REPO / "assets" / "tiny-random")
     config.trainer.steps = 4
     config.trainer.text_samples = 1
+    config.trainer.seeding = "off"  # a random model never proposes the 256 valid tasks seeding waits for
     config.rollout.batch_size = 4  # per (task type, role): 24 trained responses per step
     config.rollout.max_prompt_tokens = 1536
     config.rollout.max_response_tokens = 48

@@ -28,7 +28,7 @@ from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_confi
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.advantages import compute_advantages
 from azr_jax.selfplay.buffer import TaskBuffers
-from azr_jax.selfplay.seeding import load_seed_files
+from azr_jax.selfplay.seeding import load_seed_files, seed_buffers
 from azr_jax.trainer.metrics import MetricsWriter, progress_line, step_metrics
 from azr_jax.trainer.run_config import RunConfig, load_run_config
 from azr_jax.trainer.selfplay_step import SelfPlayStep, StepResult
@@ -83,6 +83,8 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
     with Executor(config.sandbox) as executor:
         selfplay = SelfPlayStep(config, sampler, tokenizer, executor, buffers)
         try:
+            if start == 0 and config.trainer.seeding == "if_needed":
+                key = _seed(selfplay, state, key, rng, config)
             progress = tqdm(range(start + 1, config.trainer.steps + 1), initial=start, total=config.trainer.steps,
                             disable=not primary, dynamic_ncols=True)  # fmt: skip
             for step in progress:
@@ -105,6 +107,24 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
             checkpointer.close()
             writer.close()
     return metrics
+
+
+def _seed(selfplay: SelfPlayStep, state, key, rng: np.random.Generator, config: RunConfig):
+    """The seeding stage: the base model proposes until every buffer holds seeding.target_size valid tasks
+    (buffers already filled from seed files are left alone). Returns the advanced PRNG key."""
+    keys = iter(jax.random.split(key, config.selfplay.seeding.max_rounds * 2 + 1))
+    key = next(keys)
+
+    def generate(prompts):
+        return [c.text for c in selfplay.generate(prompts, 1, next(keys), state.params)]
+
+    reports = seed_buffers(
+        selfplay.buffers, generate, selfplay.validate, selfplay.validate, rng, config.selfplay.seeding,
+        config.selfplay.prompts, selfplay.banned_words,
+    )  # fmt: skip
+    for task_type, report in reports.items():
+        log.info("seeding %s: %s", task_type.value, report)
+    return key
 
 
 def _update(learner: Learner, state, result: StepResult, config: RunConfig, tokenizer):

@@ -105,7 +105,8 @@ class SelfPlayStep:
         with clock("host"):
             candidates = {t: parse_proposals(requests[t], [c.text for c in proposals[t]], cfg.selfplay) for t in TASK_TYPES}
         with clock("sandbox"):
-            tasks = self._validate(candidates)
+            flat_tasks = self.validate([c for t in TASK_TYPES for c in candidates[t]])
+            tasks = {t: flat_tasks[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
         with clock("host"):
             for t in TASK_TYPES:
                 self.buffers[t].add([task for task in tasks[t] if task is not None], step)
@@ -177,27 +178,25 @@ class SelfPlayStep:
 
     # ---- the sandbox ----
 
-    def _validate(self, candidates: dict[TaskType, list]) -> dict[TaskType, list[Task | None]]:
-        """Valid candidates become tasks (with gold outputs); everything else is None."""
+    def validate(self, candidates: Sequence) -> list[Task | None]:
+        """Each candidate as a task with its gold output(s) if the sandbox accepts it (every input of an
+        induction candidate must pass), else None; format errors are None. One executor call for all."""
         jobs, owners = [], []
-        for t in TASK_TYPES:
-            for i, c in enumerate(candidates[t]):
-                if isinstance(c, FormatError):
-                    continue
-                inputs = c.inputs if isinstance(c, CandidateInduction) else (c.input,)
-                for text in inputs:
-                    jobs.append((c.program, text))
-                    owners.append((t, i))
-        results = self.executor.validate(jobs) if jobs else []
-        outputs: dict[tuple[TaskType, int], list] = {}
-        for owner, result in zip(owners, results):
-            outputs.setdefault(owner, []).append(result)
-        tasks = {t: [None] * len(candidates[t]) for t in TASK_TYPES}
-        for (t, i), results_i in outputs.items():
+        for i, c in enumerate(candidates):
+            if isinstance(c, FormatError):
+                continue
+            for text in c.inputs if isinstance(c, CandidateInduction) else (c.input,):
+                jobs.append((c.program, text))
+                owners.append(i)
+        results: dict[int, list] = {}
+        for owner, result in zip(owners, self.executor.validate(jobs) if jobs else []):
+            results.setdefault(owner, []).append(result)
+        tasks: list[Task | None] = [None] * len(candidates)
+        for i, results_i in results.items():
             if all(r.ok for r in results_i):
-                c = candidates[t][i]
-                outs = [r.output for r in results_i]
-                tasks[t][i] = c.complete(outs) if isinstance(c, CandidateInduction) else c.complete(outs[0])
+                outputs = [r.output for r in results_i]
+                c = candidates[i]
+                tasks[i] = c.complete(outputs) if isinstance(c, CandidateInduction) else c.complete(outputs[0])
         return tasks
 
     def _grade_rollouts(self, tasks: list[tuple[TaskType, Task]], requests, texts: list[str], n: int) -> list[np.ndarray]:
