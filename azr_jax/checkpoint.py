@@ -101,7 +101,12 @@ class Checkpointer:
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=options,
-            item_names=(PARAMS, OPTIMIZER, HOST),
+            # Handlers up front (not inferred from the first save or restore), so item_metadata works at once.
+            item_handlers={
+                PARAMS: ocp.StandardCheckpointHandler(),
+                OPTIMIZER: ocp.StandardCheckpointHandler(),
+                HOST: ocp.JsonCheckpointHandler(),
+            },
         )
 
     def all_steps(self) -> list[int]:
@@ -193,11 +198,41 @@ class Checkpointer:
         return step
 
     def _restore_items(self, step: int, items: dict[str, Any]) -> dict[str, Any]:
-        try:
-            restored = self._manager.restore(step, args=ocp.args.Composite(**items))
-        except (ValueError, KeyError, TypeError) as e:
-            raise CheckpointMismatchError(
-                f"checkpoint {self.directory / str(step)} does not fit the train state asked for "
-                f"(another model config or optimizer?): {type(e).__name__}: {e}"
-            ) from e
+        targets = {name: args.item for name, args in items.items() if isinstance(args, ocp.args.StandardRestore)}
+        self._check_fits(step, targets)
+        restored = self._manager.restore(step, args=ocp.args.Composite(**items))
         return {name: restored[name] for name in items}
+
+    def _check_fits(self, step: int, targets: dict[str, Any]) -> None:
+        """Compares the requested arrays with the stored ones before reading any (orbax's own failure comes
+        mid-restore, with a less direct message)."""
+        metadata = self._manager.item_metadata(step)
+        for item, target in targets.items():
+            stored = {leaf.name: leaf for leaf in jax.tree.leaves(metadata[item])}
+            wanted = {_dotted(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(target)[0]}
+            problems = [f"{item}.{name}: not in the checkpoint" for name in sorted(wanted.keys() - stored.keys())]
+            problems += [f"{item}.{name}: stored, not asked for" for name in sorted(stored.keys() - wanted.keys())]
+            problems += [
+                f"{item}.{name}: shape {tuple(wanted[name].shape)} asked for, {tuple(stored[name].shape)} stored"
+                for name in sorted(wanted.keys() & stored.keys())
+                if tuple(wanted[name].shape) != tuple(stored[name].shape)
+            ]
+            if problems:
+                shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+                raise CheckpointMismatchError(
+                    f"checkpoint {self.directory / str(step)} does not fit the train state asked for "
+                    f"(another model config or optimizer?): {shown}"
+                )
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    """A jax key path as orbax names the stored array: `layers.0.attn.q_kernel.value`."""
+    parts = []
+    for key in path:
+        for attribute in ("key", "idx", "name"):  # DictKey / FlattenedIndexKey, SequenceKey, GetAttrKey
+            if hasattr(key, attribute):
+                parts.append(str(getattr(key, attribute)))
+                break
+        else:
+            parts.append(str(key))
+    return ".".join(parts)

@@ -6,6 +6,7 @@ kill: it saves step 1, then starts saving step 2 and blocks at a chosen point of
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -205,9 +206,25 @@ def test_missing_checkpoints_name_the_directory_and_the_steps(tmp_path, state):
 def test_another_model_is_a_clear_mismatch(tmp_path, state):
     with Checkpointer(tmp_path) as checkpointer:
         checkpointer.save(1, state, {})
-        wider = tiny_train_state(tiny_model(Qwen2Config(**{**TINY.__dict__, "hidden_size": 32, "head_dim": None})))
-        with pytest.raises(CheckpointMismatchError, match=r"does not fit the train state.*shape"):
+        wider = tiny_train_state(tiny_model(dataclasses.replace(TINY, hidden_size=32, head_dim=None)))
+        with pytest.raises(
+            CheckpointMismatchError,
+            match=rf"checkpoint {tmp_path}/1 does not fit the train state asked for .*"
+            r"params.embed_tokens.value: shape \(64, 32\) asked for, \(64, 16\) stored",
+        ):
             checkpointer.restore(1, abstract_train_state(wider))
+        deeper = tiny_train_state(tiny_model(dataclasses.replace(TINY, num_hidden_layers=3)))
+        with pytest.raises(CheckpointMismatchError, match=r"params.layers.2.attn.k_bias.value: not in the checkpoint"):
+            checkpointer.restore(1, abstract_train_state(deeper))
+        shallower = tiny_train_state(tiny_model(dataclasses.replace(TINY, num_hidden_layers=1)))
+        with pytest.raises(CheckpointMismatchError, match=r"params.layers.1.attn.k_bias.value: stored, not asked for"):
+            checkpointer.restore(1, abstract_train_state(shallower))
+        sgd = dataclasses.replace(state, opt_state=optax.sgd(0.1, momentum=0.9).init(state.params))
+        with pytest.raises(CheckpointMismatchError, match=r"optimizer.opt_state.0.trace.embed_tokens.value: not in"):
+            checkpointer.restore(1, abstract_train_state(sgd))
+        # The good request still restores after the refusals.
+        restored, _ = checkpointer.restore(1, abstract_train_state(state))
+        assert_trees_equal(restored, to_numpy(state))
 
 
 def test_host_state_must_be_json(tmp_path, state):
