@@ -123,6 +123,8 @@ class Checkpointer:
     def save(self, step: int, train_state: TrainState, host_state: dict[str, Any]) -> None:
         """Saves `train_state` and the JSON-able `host_state` as checkpoint `step` (all processes call this).
 
+        `host_state` comes back as JSON gives it: tuples as lists, dict keys as strings, Python ints of any size
+        (a numpy Generator's 128-bit state survives). NaN and infinity are refused.
         With async_save the arrays are copied to host memory before this returns, so `train_state` may be
         donated to the next update right away; the checkpoint appears once the background write has finished.
         """
