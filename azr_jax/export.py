@@ -25,17 +25,8 @@ from flax import nnx
 
 from azr_jax.checkpoint import Checkpointer, CheckpointMismatchError, as_directory
 from azr_jax.models import Qwen2Config, Qwen2ForCausalLM, UnsupportedConfigError, make_mesh, state_shardings
+from azr_jax.models.hf_io import copy_tokenizer_files
 
-# Everything a tokenizer (and generation defaults) may need; the base model ships a subset.
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "vocab.json",
-    "merges.txt",
-    "generation_config.json",
-)
 EXPORT_DTYPES = {"bfloat16": jnp.bfloat16, "float32": jnp.float32}
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "model-*-of-*.safetensors")
 
@@ -76,10 +67,7 @@ def export(
             for stale in out.glob(pattern):
                 stale.unlink()  # a shard count that changed would leave a mixed folder
     model.save_pretrained(out, dtype=EXPORT_DTYPES[dtype])
-    for name in TOKENIZER_FILES:
-        source = workdir / "model" / name
-        if source.exists():
-            (out / name).write_bytes(source.read_bytes())
+    copy_tokenizer_files(workdir / "model", out)
     return step
 
 

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,20 @@ def to_hf(array: np.ndarray, layout: str) -> np.ndarray:
         return array.reshape(-1)
     inputs = math.prod(array.shape[: int(layout.removeprefix("kernel"))])
     return np.ascontiguousarray(array.reshape(inputs, -1).T)
+
+
+# Files of a Hugging Face folder that belong to the tokenizer (and generation defaults); a model ships a subset.
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+    "merges.txt", "generation_config.json", "chat_template.jinja",
+)  # fmt: skip
+
+
+def copy_tokenizer_files(source: Path, destination: Path) -> None:
+    """Copies whichever tokenizer files `source` has into `destination`."""
+    for name in TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, destination / name)
 
 
 # ---- locating a model ----

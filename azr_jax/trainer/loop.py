@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from azr_jax.checkpoint import Checkpointer
 from azr_jax.models import Qwen2ForCausalLM
-from azr_jax.models.hf_io import resolve_model_folder
+from azr_jax.models.hf_io import copy_tokenizer_files, resolve_model_folder
 from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.advantages import compute_advantages
@@ -35,12 +35,6 @@ from azr_jax.trainer.selfplay_step import SelfPlayStep, StepResult
 from azr_jax.trainer.sequences import pack_sequences
 
 log = logging.getLogger(__name__)
-
-TOKENIZER_FILES = (
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
-    "added_tokens.json", "generation_config.json", "chat_template.jinja",
-)  # fmt: skip
-
 
 def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
     """Runs (or resumes) the configured training; returns the last step's metrics."""
@@ -152,7 +146,5 @@ def _record_run(workdir: Path, folder: Path, config_dict: ml_collections.ConfigD
     model_dir = workdir / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "config.json", model_dir / "config.json")
-    for name in TOKENIZER_FILES:
-        if (folder / name).is_file():
-            shutil.copyfile(folder / name, model_dir / name)
+    copy_tokenizer_files(folder, model_dir)
     (workdir / "run_config.json").write_text(json.dumps(config_dict.to_dict(), indent=2, default=str) + "\n")
