@@ -84,8 +84,11 @@ class WorkerProcess:
         if not self.in_flight:
             self.last_progress = time.monotonic()
         self.in_flight.extend(indices)
-        self.process.stdin.write(line)
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(line)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died (a job killed it): the reader sees end of file, replaces it and requeues these jobs
         return True
 
     def read_results(self) -> list[dict] | None:
