@@ -48,7 +48,11 @@ class WorkerProcess:
         os.set_blocking(self.process.stdout.fileno(), False)
         cpus = sorted(os.sched_getaffinity(0))
         cpu = cpus[index % len(cpus)] if settings["pin_cpus"] else None
-        self._send({**settings, "harden": launch.harden, "cpu": cpu})
+        try:
+            self._send({**settings, "harden": launch.harden, "cpu": cpu})
+        except BrokenPipeError:
+            pass  # it exited at once: wait_ready reports how
+
         self.applied: tuple[str, ...] = ()
 
     def wait_ready(self) -> WorkerProcess:
