@@ -9,6 +9,7 @@ Workdir layout:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -24,12 +25,13 @@ from tqdm import tqdm
 from azr_jax.checkpoint import Checkpointer
 from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.models.hf_io import copy_tokenizer_files, resolve_model_folder
-from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options
+from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options, process_rows, shard_batch
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.advantages import compute_advantages
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.seeding import load_seed_files, seed_buffers
 from azr_jax.trainer.metrics import MetricsWriter, progress_line, step_metrics
+from azr_jax.trainer.process_share import check_agreement
 from azr_jax.trainer.run_config import RunConfig, load_run_config
 from azr_jax.trainer.selfplay_step import SelfPlayStep, StepResult
 from azr_jax.trainer.sequences import pack_sequences
@@ -88,10 +90,13 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                 state, rl_metrics = _update(learner, state, result, config, tokenizer)
                 jax.block_until_ready(state)
                 metrics = step_metrics(result, buffers, time.perf_counter() - started, rl_metrics)
+                check_agreement(lambda: {"buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state},
+                                f"host state after step {step}")  # fmt: skip
                 if step % config.trainer.log_every == 0 or step == config.trainer.steps:
                     writer.write(step, metrics)
                     writer.write_samples(step, result, config.trainer.text_samples)
-                    progress.write(progress_line(step, config.trainer.steps, metrics))
+                    if primary:
+                        progress.write(progress_line(step, config.trainer.steps, metrics))
                 if checkpointer.should_save(step, last=step == config.trainer.steps):
                     host = {"step": step, "buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state,
                             "jax_key": np.asarray(jax.random.key_data(key)).tolist()}  # fmt: skip
@@ -133,9 +138,15 @@ def _update(learner: Learner, state, result: StepResult, config: RunConfig, toke
         prompt_buckets=config.sampler.prompt_buckets, max_response_tokens=config.rollout.max_response_tokens,
     )  # fmt: skip
     advantages = compute_advantages(rewards, task_types, roles, config.selfplay.advantages, token_counts=packed.response_lengths)
-    old, gap = learner.old_logprobs(state, packed.input_ids, packed.attention_mask, packed.loss_mask, packed.sampler_logprobs)
-    batch = RLBatch.from_numpy(packed.input_ids, packed.attention_mask, packed.loss_mask, advantages, np.asarray(old))
-    state, metrics = learner.update(state, batch)
+    # Every process holds the whole step (host state is replicated) and hands the mesh its own rows.
+    rows = process_rows(len(completions), learner.mesh)
+    local = RLBatch.from_numpy(
+        packed.input_ids[rows], packed.attention_mask[rows], packed.loss_mask[rows], advantages[rows],
+        packed.sampler_logprobs[rows],
+    )  # fmt: skip
+    batch = shard_batch(local, learner.mesh, len(completions))
+    old, gap = learner.old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask, batch.old_logprobs)
+    state, metrics = learner.update(state, dataclasses.replace(batch, old_logprobs=old))
     metrics = {**{k: float(v) for k, v in metrics.items()}, **{k: float(v) for k, v in gap.items()}}
     metrics["advantage_abs_mean"] = float(np.abs(advantages).mean())
     return state, metrics

@@ -70,7 +70,12 @@ class RunConfig:
 
 
 def default_run_config() -> ml_collections.ConfigDict:
-    return to_config_dict(RunConfig())
+    config = to_config_dict(RunConfig())
+    # A None field takes no command-line override unless it is a typed placeholder: a multi-host launch sets these.
+    config.parallel.coordinator_address = ml_collections.config_dict.placeholder(str)
+    config.parallel.num_processes = ml_collections.config_dict.placeholder(int)
+    config.parallel.process_id = ml_collections.config_dict.placeholder(int)
+    return config
 
 
 def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:

@@ -28,6 +28,7 @@ from azr_jax.selfplay.parsing import CandidateInduction, FormatError
 from azr_jax.selfplay.prompts import ChatTemplate
 from azr_jax.selfplay.rewards import proposer_rewards, solve_rates, solver_rewards
 from azr_jax.selfplay.tasks import InductionTask, Role, Task, TaskType
+from azr_jax.trainer.process_share import gather_shares, on_shares, this_share
 from azr_jax.trainer.run_config import RunConfig
 
 TASK_TYPES = (TaskType.ABDUCTION, TaskType.DEDUCTION, TaskType.INDUCTION)
@@ -117,9 +118,10 @@ class SelfPlayStep:
         rollout_requests = [solve_requests(t, [task], cfg.selfplay, self.chat_template)[0] for t, _, task in valid]
         with clock("sample"):
             rollouts = self.generate([r.prompt for r in rollout_requests], n, keys[1], params) if valid else []
-        grading = self._background.submit(
-            self._grade_rollouts, [(t, task) for t, _, task in valid], rollout_requests, [c.text for c in rollouts], n
-        )
+        # Each process grades its share of the rollouts in the background; the exchange waits for the main thread.
+        rollout_rows = [(t, task, request) for (t, _, task), request in zip(valid, rollout_requests) for _ in range(n)]
+        rollout_items = list(zip(rollout_rows, [c.text for c in rollouts]))
+        grading = self._background.submit(self._grade_rollouts, this_share(rollout_items))
 
         # 3. Solver batches (newest tasks first), answered while the rollouts are graded.
         with clock("host"):
@@ -129,7 +131,8 @@ class SelfPlayStep:
             flat = self.generate([r.prompt for t in TASK_TYPES for r in solve[t]], 1, keys[2], params)
         answers = {t: flat[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
         with clock("sandbox"):
-            rollout_correct = grading.result()
+            correct = np.array(gather_shares(grading.result(), len(rollout_items)), dtype=np.float64)
+            rollout_correct = [correct[k * n : (k + 1) * n] for k in range(len(valid))]
             solver_groups = [self._solver_group(t, solve[t], answers[t], batches[t]) for t in TASK_TYPES]
 
         # 4. Proposer rewards from the solve rates.
@@ -188,37 +191,41 @@ class SelfPlayStep:
             for text in c.inputs if isinstance(c, CandidateInduction) else (c.input,):
                 jobs.append((c.program, text))
                 owners.append(i)
+        verdicts = on_shares(lambda share: [(r.ok, r.output) for r in self.executor.validate(share)], jobs)
         results: dict[int, list] = {}
-        for owner, result in zip(owners, self.executor.validate(jobs) if jobs else []):
-            results.setdefault(owner, []).append(result)
+        for owner, verdict in zip(owners, verdicts):
+            results.setdefault(owner, []).append(verdict)
         tasks: list[Task | None] = [None] * len(candidates)
         for i, results_i in results.items():
-            if all(r.ok for r in results_i):
-                outputs = [r.output for r in results_i]
+            if all(ok for ok, _ in results_i):
+                outputs = [output for _, output in results_i]
                 c = candidates[i]
                 tasks[i] = c.complete(outputs) if isinstance(c, CandidateInduction) else c.complete(outputs[0])
         return tasks
 
-    def _grade_rollouts(self, tasks: list[tuple[TaskType, Task]], requests, texts: list[str], n: int) -> list[np.ndarray]:
-        """Correctness [n] of each valid task's rollouts (format errors count as wrong), one executor call per type."""
-        rows = [(t, task, request) for (t, task), request in zip(tasks, requests) for _ in range(n)]
-        answers = parse_solutions([request for _, _, request in rows], texts, self.config.selfplay)
+    def _grade_rollouts(self, items: list[tuple[tuple[TaskType, Task, Any], str]]) -> list[float]:
+        """Correctness of (row, rollout text) items, row = (task type, task, request); format errors count as
+        wrong; one executor call per type. Runs in the background thread: no device work, no exchange here."""
+        rows = [row for row, _ in items]
+        answers = parse_solutions([request for _, _, request in rows], [text for _, text in items], self.config.selfplay)
         correct = np.zeros(len(rows))
         for t in TASK_TYPES:
             index = [i for i, row in enumerate(rows) if row[0] is t]
             if index:
                 correct[index] = self._correctness(t, [rows[i][1] for i in index], [answers[i] for i in index])
-        return [correct[k * n : (k + 1) * n] for k in range(len(tasks))]
+        return correct.tolist()
 
     def _solver_group(self, t: TaskType, requests, completions: list[Completion], batch: list[Task]) -> GroupResult:
         answers = parse_solutions(requests, [c.text for c in completions], self.config.selfplay)
         format_ok = np.array([not isinstance(a, FormatError) for a in answers])
-        correctness = self._correctness(t, batch, answers)
+        correctness = np.array(
+            on_shares(lambda share: self._correctness(t, *zip(*share)).tolist(), list(zip(batch, answers))), np.float64
+        )
         rewards = solver_rewards(format_ok, correctness, self.config.selfplay.rewards)
         return GroupResult(t, Role.SOLVE, completions, rewards, format_ok, correctness)
 
     def _correctness(self, t: TaskType, tasks: Sequence[Task], answers: Sequence) -> np.ndarray:
-        """Executor verdicts for well-formatted answers; 0 for format errors."""
+        """Executor verdicts for well-formatted answers; 0 for format errors. This process's executor only."""
         correctness = np.zeros(len(tasks))
         graded = [i for i, a in enumerate(answers) if not isinstance(a, FormatError)]
         if not graded:
