@@ -5,6 +5,9 @@ number of distinct prompts to `batch_buckets`, and the KV cache always has room 
 tokens after the prompt. Everything else (temperature, top-p, top-k, the token budget, EOS ids, stop strings) is
 a traced argument. The weights are jit arguments, so updated parameters are used without recompiling, and the
 decode state (the cache with it) is donated so the loop updates it in place.
+
+On a mesh spanning several processes (multi-host), every process calls `generate` with the same prompts and
+key: each supplies its own shards of the inputs, and every process gets all the samples back (all-gathered).
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ Workdir layout:
     checkpoints/    orbax checkpoints: train state + host state (step, PRNG, numpy RNG, buffers)
     buffers/        append-only JSONL journal of every task the buffers accepted
     metrics.jsonl, samples.txt, tensorboard/, run_config.json
+
+Multi-host (parallel.distributed): every process runs this same loop on one mesh spanning all of them, with the
+same seed and so the same host state (buffers, numpy RNG), which is checked after every step. The sampler and
+the update take global arrays; each process runs the sandbox for its share of the items and the verdicts are
+exchanged (`process_share`). Process 0 alone writes everything above but the checkpoint arrays, which orbax
+writes from every process; the workdir must be one folder all hosts share.
 """
 
 from __future__ import annotations

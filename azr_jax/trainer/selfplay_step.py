@@ -6,6 +6,10 @@ Order and overlap (the device is the sampler, the host is the sandbox):
 2. n solver rollouts per valid proposal (one call, n samples share each prompt's prefill);
 3. while the sandbox grades those rollouts in a background thread, the solver batches are drawn and answered;
 4. the solver answers are graded; proposer rewards come from the rollouts' solve rates.
+
+With several processes each one sends the sandbox its share of every batch of jobs and all of them get every
+verdict (`process_share`), so their host state stays identical; the exchange happens on the main thread, in the
+same order on every process, since it is a device collective.
 """
 
 from __future__ import annotations
