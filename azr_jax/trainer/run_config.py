@@ -8,6 +8,7 @@ against length caps, the model path) before anything expensive starts.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from pathlib import Path
 from typing import Literal
 
@@ -71,11 +72,22 @@ class RunConfig:
 
 def default_run_config() -> ml_collections.ConfigDict:
     config = to_config_dict(RunConfig())
-    # A None field takes no command-line override unless it is a typed placeholder: a multi-host launch sets these.
-    config.parallel.coordinator_address = ml_collections.config_dict.placeholder(str)
-    config.parallel.num_processes = ml_collections.config_dict.placeholder(int)
-    config.parallel.process_id = ml_collections.config_dict.placeholder(int)
+    _typed_placeholders(config, RunConfig)
     return config
+
+
+def _typed_placeholders(section: ml_collections.ConfigDict, cls: type) -> None:
+    """Makes every None field of `section` a placeholder of its annotated type, in place: absl's config flags
+    refuse to override a plain None (e.g. --config.parallel.coordinator_address=host:port for a multi-host run)."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        value, hint = section[field.name], hints[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, ml_collections.ConfigDict):
+            _typed_placeholders(value, hint)
+        elif value is None:
+            types = [t for t in typing.get_args(hint) if t is not type(None)]
+            if len(types) == 1 and types[0] in (str, int, float, bool):
+                section[field.name] = ml_collections.config_dict.placeholder(types[0])
 
 
 def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
