@@ -106,7 +106,8 @@ def resolve_model_folder(path_or_hub_id: str | Path) -> Path:
     patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
     hint = (
         f"model {text!r} is neither a local folder nor in the local Hugging Face cache. On a machine with network "
-        f"run `huggingface-cli download {text} --local-dir DIR` and pass DIR as the model path."
+        f"run `hf download {text} --local-dir DIR` (`huggingface-cli download` with huggingface_hub < 1.0) and pass "
+        "DIR as the model path."
     )
     try:
         from huggingface_hub import snapshot_download

@@ -79,7 +79,7 @@ def test_missing_path_names_the_path(tmp_path):
 
 def test_unknown_hub_id_offline_says_which_local_path_to_pass(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(FileNotFoundError, match="huggingface-cli download no-such-org/no-such-model --local-dir"):
+    with pytest.raises(FileNotFoundError, match="hf download no-such-org/no-such-model --local-dir DIR"):
         Qwen2ForCausalLM.from_pretrained("no-such-org/no-such-model")
 
 
