@@ -79,11 +79,12 @@ def _to_host(arrays):
     return tuple(np.asarray(x) for x in multihost_utils.process_allgather(arrays, tiled=True))
 
 
-def _bucket(value: int, buckets: Sequence[int], what: str) -> int:
-    for b in buckets:
+def bucket(value: int, buckets: Sequence[int], what: str) -> int:
+    """The smallest bucket that holds `value`; the sampler and the update pad to the same shapes with it."""
+    for b in sorted(buckets):
         if value <= b:
             return b
-    raise ValueError(f"{what} {value} exceeds the largest bucket {buckets[-1]}; add a larger bucket to SamplerConfig")
+    raise ValueError(f"{what} {value} exceeds the largest bucket {max(buckets)}; add a larger bucket to SamplerConfig")
 
 
 class Sampler:
@@ -153,8 +154,8 @@ class Sampler:
 
     def _pad_prompts(self, prompt_ids: list[list[int]]) -> tuple[jax.Array, jax.Array]:
         cfg = self.config
-        width = _bucket(max(len(p) for p in prompt_ids), cfg.prompt_buckets, "prompt length")
-        rows = _bucket(len(prompt_ids), cfg.batch_buckets, "number of prompts")
+        width = bucket(max(len(p) for p in prompt_ids), cfg.prompt_buckets, "prompt length")
+        rows = bucket(len(prompt_ids), cfg.batch_buckets, "number of prompts")
         ids = np.full((rows, width), cfg.pad_id, np.int32)
         mask = np.zeros((rows, width), np.int32)
         for i, p in enumerate(prompt_ids):

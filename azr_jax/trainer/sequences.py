@@ -11,21 +11,15 @@ from typing import Sequence
 
 import numpy as np
 
+from azr_jax.sampling.sampler import bucket
+
 
 def length_bucket(length: int, cap: int, smallest: int = 16) -> int:
     """The next power of two >= length (at least `smallest`), never above cap."""
-    bucket = smallest
-    while bucket < length:
-        bucket *= 2
-    return min(bucket, cap)
-
-
-def prompt_bucket(length: int, buckets: Sequence[int]) -> int:
-    """The smallest of the sampler's prompt buckets that holds `length` (the same shapes the sampler uses)."""
-    for bucket in sorted(buckets):
-        if length <= bucket:
-            return bucket
-    raise ValueError(f"prompt of {length} tokens exceeds the largest prompt bucket {max(buckets)}")
+    size = smallest
+    while size < length:
+        size *= 2
+    return min(size, cap)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +42,7 @@ def pack_sequences(
     rows = len(prompt_ids)
     if not rows == len(response_ids) == len(response_logprobs):
         raise ValueError("prompt_ids, response_ids and response_logprobs must have one entry per sequence")
-    width_p = prompt_bucket(max(len(p) for p in prompt_ids), prompt_buckets)
+    width_p = bucket(max(len(p) for p in prompt_ids), prompt_buckets, "prompt length")
     width_r = length_bucket(max(max(len(r) for r in response_ids), 1), max_response_tokens)
     ids = np.full((rows, width_p + width_r), pad_id, np.int32)
     mask = np.zeros_like(ids)
