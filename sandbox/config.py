@@ -30,6 +30,9 @@ class SandboxConfig:
     policy: Policy = DEFAULT_POLICY
     allow_helpers: bool = False  # the paper's Qwen runs reject top-level definitions besides `f`
     python_paths: tuple[str, ...] = ()  # extra read-only import paths in the jail (e.g. a site-packages)
+    # Modules each worker imports once at start, so forked jobs find them loaded (e.g. math_verify for the
+    # evaluation's answer checks); importing grants nothing: the policy still checks each program's imports.
+    preload_modules: tuple[str, ...] = ()
     chunk_size: int = 8  # jobs sent to a worker per message
     pin_cpus: bool = True  # worker i (and its children) on CPU i mod n
     worker_max_age_s: float = 1800.0  # workers older than this are replaced between chunks

@@ -3,6 +3,7 @@
     with Executor(SandboxConfig()) as executor:
         gold = executor.validate([(program, input_text), ...])          # proposals: policy, determinism, output
         outs = executor.run([(program, input_text), ...])               # one execution each (induction inputs)
+        tests = executor.run_scripts([source, ...], timeout_s=10.0)     # whole benchmark test scripts, no policy
         ded = executor.check_deduction([(program, gold_output, predicted_output), ...])
         abd = executor.check_abduction([(program, model_input, gold_output), ...])
         ind = executor.check_induction([(model_program, inputs, outputs), ...])
@@ -70,6 +71,22 @@ class Executor:
     def run_inputs(self, program: str, inputs: Sequence[str]) -> list[ExecResult]:
         """One program on many inputs (e.g. the inputs an induction proposer wrote)."""
         return self.run([(program, text) for text in inputs])
+
+    def run_scripts(self, sources: Sequence[str], timeout_s: float | Sequence[float] | None = None) -> list[ExecResult]:
+        """Runs each whole script (a benchmark's program and tests) as `__main__` in a fresh jailed child.
+
+        Not an Absolute Zero task: the proposal policy does not apply (the jail does). `ok` when the script
+        ran to its end; a failed assertion is `runtime_error` with error_type AssertionError; exceeding its
+        wall clock is `timeout`. `timeout_s`: one for all, one per script, or None for the config's.
+        See sandbox/scripts.py.
+        """
+        limits = list(timeout_s) if isinstance(timeout_s, Sequence) else [timeout_s] * len(sources)
+        if len(limits) != len(sources):
+            raise ValueError(f"run_scripts: {len(sources)} scripts but {len(limits)} timeouts")
+        if any(limit is not None and not limit > 0 for limit in limits):
+            raise ValueError(f"run_scripts: every timeout must be > 0, got {timeout_s}")
+        jobs = [{"kind": "script", "source": source, "timeout_s": limit} for source, limit in zip(sources, limits)]
+        return [_exec_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
 
     def validate(self, proposals: Sequence[tuple[str, str]]) -> list[ExecResult]:
         """Validates proposals (program, input) and computes their gold output.

@@ -65,6 +65,7 @@ def worker_settings(config: SandboxConfig) -> dict:
         "output_cap": config.output_cap,
         "allow_helpers": config.allow_helpers,
         "pin_cpus": config.pin_cpus,
+        "preload_modules": list(config.preload_modules),
         "policy": dataclasses.asdict(config.policy) if config.check_policy else None,
         "limits": {
             "memory_mb": config.memory_mb,

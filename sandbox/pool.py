@@ -170,6 +170,8 @@ class WorkerPool:
             queues[group].append(i)
         pending = len(jobs)
         chunk = self._chunk_size(len(jobs))
+        # A worker reports each job within that job's wall clock (a script job may carry a longer one).
+        timeout = max([self.config.timeout_s] + [job.get("timeout_s") or 0 for job in jobs]) + GRACE_S
         with selectors.DefaultSelector() as selector:
             for worker in self.workers:
                 selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
@@ -183,7 +185,6 @@ class WorkerPool:
                         if not worker.send_jobs(batch, jobs):
                             queue.extendleft(reversed(batch))
                             break
-                timeout = self.config.timeout_s + GRACE_S
                 for key, _ in selector.select(timeout=min(timeout, 1.0)):
                     worker = key.data
                     lines = worker.read_results()

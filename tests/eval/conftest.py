@@ -1,0 +1,30 @@
+"""One evaluation sandbox per test session (starting a pool with math_verify preloaded costs ~1 s)."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sandbox import Executor
+
+from azr_jax.eval.config import EvalConfig
+from azr_jax.eval.harness import eval_sandbox_config
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+# Set in the test process before any worker starts: a jailed script must never see it.
+CANARY = "azr-eval-canary-41d2"
+os.environ["AZR_EVAL_CANARY"] = CANARY
+
+TIMEOUT_S = 3.0  # one test script's wall clock in these tests
+
+
+@pytest.fixture(scope="session")
+def eval_config():
+    return EvalConfig(timeout_s=TIMEOUT_S, lcb_test_timeout_s=1.0)
+
+
+@pytest.fixture(scope="session")
+def eval_executor(eval_config):
+    with Executor(eval_sandbox_config(eval_config, workers=2)) as executor:
+        yield executor
