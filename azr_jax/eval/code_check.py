@@ -128,11 +128,12 @@ def _run_program(stdin_text):
     with open("stdin.txt", "w", encoding="utf-8") as handle:
         handle.write(stdin_text)
     fd = os.open("stdin.txt", os.O_RDONLY)
-    os.dup2(fd, 0)
-    os.close(fd)
+    if fd != 0:  # a program that closed fd 0 (open(0) collected) gets it back from os.open
+        os.dup2(fd, 0)
+        os.close(fd)
     sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
     captured = io.BytesIO()
-    sys.stdout = io.TextIOWrapper(captured, encoding="utf-8", write_through=True)
+    writer = sys.stdout = io.TextIOWrapper(captured, encoding="utf-8", write_through=True)
 
     def program():
         try:
@@ -143,8 +144,9 @@ def _run_program(stdin_text):
     try:
         _timed(program)
     finally:
-        sys.stdout.flush()
         sys.stdout = sys.__stdout__
+        writer.flush()
+        writer.detach()  # keeps `captured` open once the wrapper is collected
     return captured.getvalue().decode("utf-8", errors="replace")
 
 
