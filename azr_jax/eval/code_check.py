@@ -1,8 +1,8 @@
 """Code benchmarks: a completion -> a program -> a test script -> a verdict from the sandbox.
 
 Everything here builds source text; the scripts run only in the jailed workers (`Executor.run_scripts`),
-each with its own wall clock. LiveCodeBench scripts also time every test case (an interval timer inside
-the jail) and stop at the first failing case, as LiveCodeBench's own harness does.
+each with its own wall clock. LiveCodeBench scripts call sandbox.program_tests in the jail, which also
+times every test case and stops at the first failing one, as LiveCodeBench's own harness does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from azr_jax.eval.benchmarks import CodeProblem
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
-TEST_TIMEOUT_ERROR = "TestCaseTimeout"  # error_type of a LiveCodeBench case past its own limit
+TEST_TIMEOUT_ERROR = "TestCaseTimeout"  # error_type of a LiveCodeBench case past its own limit (sandbox.program_tests)
 
 
 def extract_code(response: str) -> str:
@@ -68,111 +68,15 @@ def test_script(problem: CodeProblem, program: str, test_timeout_s: float) -> st
         if re.search(r"^def check\(", problem.test, re.MULTILINE) and not calls_check:
             script += f"\ncheck({problem.entry_point})\n"
         return script
-    header = (
-        f"_SOLUTION = {program!r}\n_TESTS = json.loads({json.dumps([list(t) for t in problem.tests])!r})\n"
-        f"_TEST_TIMEOUT_S = {float(test_timeout_s)!r}\n_ENTRY = {problem.entry_point!r}\n"
+    cases = json.dumps([list(case) for case in problem.tests])
+    if problem.style == "lcb_functional":
+        call = f"call_tests(source, {problem.entry_point!r}, cases, {float(test_timeout_s)!r})"
+    else:
+        call = f"stdin_tests(source, cases, {float(test_timeout_s)!r})"
+    return (
+        "import json\nfrom sandbox.program_tests import call_tests, stdin_tests\n"
+        f"source = {program!r}\ncases = json.loads({cases!r})\n{call}\n"
     )
-    return "import json\n" + header + _LCB_RUNNER + ("run_functional()\n" if problem.style == "lcb_functional" else "run_stdin()\n")
-
-
-# Runs inside the jail, after the header above. Output comparison follows LiveCodeBench: line by line after
-# stripping, and tokens that both read as decimals compare by value.
-_LCB_RUNNER = r'''
-import decimal
-import io
-import os
-import signal
-import sys
-
-
-class TestCaseTimeout(BaseException):
-    pass
-
-
-def _alarm(signum, frame):
-    raise TestCaseTimeout(f"a test case passed {_TEST_TIMEOUT_S:g} s")
-
-
-signal.signal(signal.SIGALRM, _alarm)
-_CODE = compile(_SOLUTION, "<solution>", "exec")
-
-
-def _timed(call):
-    signal.setitimer(signal.ITIMER_REAL, _TEST_TIMEOUT_S)
-    try:
-        return call()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def _same_lines(got, expected):
-    got = [line.strip() for line in got.strip().splitlines()]
-    expected = [line.strip() for line in expected.strip().splitlines()]
-    if len(got) != len(expected):
-        return False
-    for a, b in zip(got, expected):
-        if a == b:
-            continue
-        ta, tb = a.split(), b.split()
-        if len(ta) != len(tb):
-            return False
-        try:
-            if [decimal.Decimal(x) for x in ta] != [decimal.Decimal(y) for y in tb]:
-                return False
-        except decimal.InvalidOperation:
-            return False
-    return True
-
-
-def _run_program(stdin_text):
-    with open("stdin.txt", "w", encoding="utf-8") as handle:
-        handle.write(stdin_text)
-    fd = os.open("stdin.txt", os.O_RDONLY)
-    if fd != 0:  # a program that closed fd 0 (open(0) collected) gets it back from os.open
-        os.dup2(fd, 0)
-        os.close(fd)
-    sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
-    captured = io.BytesIO()
-    writer = sys.stdout = io.TextIOWrapper(captured, encoding="utf-8", write_through=True)
-
-    def program():
-        try:
-            exec(_CODE, {"__name__": "__main__"})
-        except SystemExit as stop:
-            if stop.code not in (None, 0):
-                raise
-    try:
-        _timed(program)
-    finally:
-        sys.stdout = sys.__stdout__
-        writer.flush()
-        writer.detach()  # keeps `captured` open once the wrapper is collected
-    return captured.getvalue().decode("utf-8", errors="replace")
-
-
-def run_stdin():
-    for index, (stdin_text, expected) in enumerate(_TESTS):
-        got = _run_program(stdin_text)
-        assert _same_lines(got, expected), f"test {index}: wrong output"
-
-
-def _plain(value):
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def run_functional():
-    namespace = {"__name__": "__main__"}
-    exec(_CODE, namespace)
-    method = getattr(namespace["Solution"](), _ENTRY)
-    for index, (arguments, expected) in enumerate(_TESTS):
-        args = [json.loads(line) for line in arguments.split("\n") if line.strip()]
-        got = _plain(_timed(lambda: method(*args)))
-        assert got == json.loads(expected), f"test {index}: wrong output"
-'''
 
 
 def verdict(status: Status, error_type: str | None) -> str:
@@ -181,7 +85,7 @@ def verdict(status: Status, error_type: str | None) -> str:
         return "pass"
     if status is Status.TIMEOUT or error_type == TEST_TIMEOUT_ERROR:
         return "timeout"
-    if status is Status.SYNTAX_ERROR:
+    if status is Status.SYNTAX_ERROR or error_type == "SyntaxError":
         return "error"
     return "fail"
 
