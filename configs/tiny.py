@@ -19,14 +19,19 @@ def get_config():
     config.trainer.text_samples = 1
     config.trainer.seeding = "off"  # a random model never proposes the 256 valid tasks seeding waits for
     config.rollout.batch_size = 4  # per (task type, role): 24 trained responses per step
-    config.rollout.max_prompt_tokens = 1536
-    config.rollout.max_response_tokens = 48
+    # Short prompts keep a 2-core CPU fast: 2 references per proposer prompt, 6 induction inputs (3 shown, 3 held
+    # out), and prompts cut to their last 384 tokens (the trainer keeps the end, where the references and the
+    # answer format are; a proposer prompt loses the start of its rules). The tiny coder is pretrained on prompts
+    # built and cut with these very settings (scripts/make_tinycoder.py reads this file).
+    config.selfplay.prompts.num_references = 2
+    config.selfplay.prompts.induction_num_inputs = 6
+    config.rollout.max_prompt_tokens = 384
+    config.rollout.max_response_tokens = 208  # an induction proposal (6 inputs and a message) takes up to ~200
     config.rollout.max_prompts_per_call = 12
-    # Few shapes, few compilations: proposer prompts (1 to 6 references) fit 768 or 1536 tokens; 12
-    # proposals or answers per call, up to 12 x 8 rollouts.
-    config.sampler.prompt_buckets = (768, 1536)
+    # Few shapes, few compilations: 12 proposals or answers per call, up to 12 x 8 rollouts.
+    config.sampler.prompt_buckets = (128, 256, 384)
     config.sampler.batch_buckets = (12, 24, 48, 96)
-    config.sampler.max_new_tokens_cap = 48
+    config.sampler.max_new_tokens_cap = 208
     config.sampler.cache_dtype = "float32"
     config.rl.compute_dtype = "float32"
     config.rl.learning_rate = 1e-4

@@ -186,26 +186,7 @@ class SelfPlayStep:
     # ---- the sandbox ----
 
     def validate(self, candidates: Sequence) -> list[Task | None]:
-        """Each candidate as a task with its gold output(s) if the sandbox accepts it (every input of an
-        induction candidate must pass), else None; format errors are None. One executor call for all."""
-        jobs, owners = [], []
-        for i, c in enumerate(candidates):
-            if isinstance(c, FormatError):
-                continue
-            for text in c.inputs if isinstance(c, CandidateInduction) else (c.input,):
-                jobs.append((c.program, text))
-                owners.append(i)
-        verdicts = on_shares(lambda share: [(r.ok, r.output) for r in self.executor.validate(share)], jobs)
-        results: dict[int, list] = {}
-        for owner, verdict in zip(owners, verdicts):
-            results.setdefault(owner, []).append(verdict)
-        tasks: list[Task | None] = [None] * len(candidates)
-        for i, results_i in results.items():
-            if all(ok for ok, _ in results_i):
-                outputs = [output for _, output in results_i]
-                c = candidates[i]
-                tasks[i] = c.complete(outputs) if isinstance(c, CandidateInduction) else c.complete(outputs[0])
-        return tasks
+        return validate_candidates(self.executor, candidates)
 
     def _grade_rollouts(self, items: list[tuple[tuple[TaskType, Task, Any], str]]) -> list[float]:
         """Correctness of (row, rollout text) items, row = (task type, task, request); format errors count as
@@ -251,6 +232,30 @@ class SelfPlayStep:
             values = [float(r.correct) if all_pairs else r.fraction for r in results]
         correctness[graded] = values
         return correctness
+
+
+def validate_candidates(executor: Executor, candidates: Sequence) -> list[Task | None]:
+    """Each candidate as a task with its gold output(s) if the sandbox accepts it (every input of an
+    induction candidate must pass), else None; format errors are None. One executor call for all, each
+    process running its share. The tiny coder's corpus (azr_jax/tinycoder) validates its tasks with this too."""
+    jobs, owners = [], []
+    for i, c in enumerate(candidates):
+        if isinstance(c, FormatError):
+            continue
+        for text in c.inputs if isinstance(c, CandidateInduction) else (c.input,):
+            jobs.append((c.program, text))
+            owners.append(i)
+    verdicts = on_shares(lambda share: [(r.ok, r.output) for r in executor.validate(share)], jobs)
+    results: dict[int, list] = {}
+    for owner, verdict in zip(owners, verdicts):
+        results.setdefault(owner, []).append(verdict)
+    tasks: list[Task | None] = [None] * len(candidates)
+    for i, results_i in results.items():
+        if all(ok for ok, _ in results_i):
+            outputs = [output for _, output in results_i]
+            c = candidates[i]
+            tasks[i] = c.complete(outputs) if isinstance(c, CandidateInduction) else c.complete(outputs[0])
+    return tasks
 
 
 @contextlib.contextmanager

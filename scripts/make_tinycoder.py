@@ -1,0 +1,132 @@
+"""Writes `assets/tinycoder/`: a Qwen2-architecture model of a few million parameters pretrained on generated
+Absolute Zero transcripts, with its byte-level BPE tokenizer, as a Hugging Face folder; plus `heldout.jsonl`,
+generated tasks whose programs are not in the corpus (for evaluation), and `tinycoder.json`, the run's record.
+
+    python scripts/make_tinycoder.py [--out assets/tinycoder] [--workdir runs/tinycoder] [--seed 0]
+
+The prompts are built with the settings of `--config` (configs/tiny.py: references per proposer prompt, induction
+inputs, prompt cap, banned words), so the model is pretrained on exactly what that config's trainer shows it.
+Deterministic for a given seed on a given machine. The work folder keeps the corpus, the tokenizer and
+checkpoints: an interrupted run started again with the same arguments resumes where it stopped.
+"""
+
+import argparse
+import importlib.util
+import json
+import logging
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import jax
+from sandbox.executor import Executor
+from transformers import AutoTokenizer
+
+from azr_jax.models import Qwen2Config
+from azr_jax.selfplay.tasks import normalize_program
+from azr_jax.tinycoder.corpus import generate_tasks, load_tasks, save_tasks, transcripts
+from azr_jax.tinycoder.pretrain import PretrainConfig, parameter_count, pretrain, tokenize
+from azr_jax.tinycoder.tokenizer import train_tokenizer
+from azr_jax.trainer.run_config import load_run_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def model_config(vocab_size: int, eos_id: int) -> Qwen2Config:
+    return Qwen2Config(
+        vocab_size=vocab_size, hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=1024, rope_theta=10_000.0, tie_word_embeddings=True,
+        bos_token_id=eos_id, eos_token_id=eos_id,
+    )  # fmt: skip
+
+
+def load_config(path: str):
+    spec = importlib.util.spec_from_file_location("run_config_file", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return load_run_config(module.get_config())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "assets" / "tinycoder"))
+    parser.add_argument("--workdir", default=str(REPO / "runs" / "tinycoder"))
+    parser.add_argument("--config", default=str(REPO / "configs" / "tiny.py"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tasks", type=int, default=5000, help="generated tasks in the corpus (6 transcripts each)")
+    parser.add_argument("--heldout", type=int, default=300, help="held-out tasks written for evaluation")
+    parser.add_argument("--vocab", type=int, default=3072)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--tokens-per-batch", type=int, default=6144)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed, no asset) after this long")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.time()
+    config = load_config(args.config)
+    prompts, max_prompt_tokens = config.selfplay.prompts, config.rollout.max_prompt_tokens
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    corpus_file, heldout_file = workdir / "tasks.jsonl", workdir / "heldout.jsonl"
+    if not heldout_file.is_file():
+        with Executor(config.sandbox) as executor:
+            tasks = generate_tasks(args.tasks, args.seed, executor, prompts)
+            used = frozenset(normalize_program(t.triplet.program) for t in tasks)
+            heldout = generate_tasks(args.heldout, args.seed + 1_000_003, executor, prompts, exclude_programs=used)
+        save_tasks(corpus_file, tasks)
+        save_tasks(heldout_file, heldout)
+    tasks = load_tasks(corpus_file)
+    corpus = transcripts(tasks, prompts, config.sandbox.policy.banned_words(), args.seed)
+    logging.info("corpus: %d tasks, %d transcripts (%.0f s)", len(tasks), len(corpus), time.time() - started)
+
+    tokenizer_dir = workdir / "tokenizer"
+    if not (tokenizer_dir / "tokenizer.json").is_file():
+        train_tokenizer([t.prompt for t in corpus] + [t.response for t in corpus], args.vocab).save_pretrained(tokenizer_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    examples = tokenize([t.prompt for t in corpus], [t.response for t in corpus], tokenizer, max_prompt_tokens)
+
+    pretrain_config = PretrainConfig(
+        steps=args.steps, tokens_per_batch=args.tokens_per_batch, length_buckets=(256, 384, 448, 512, 576),
+        response_buckets=(64, 128, 208), learning_rate=args.learning_rate, warmup_steps=min(100, args.steps // 10),
+        seed=args.seed,
+    )  # fmt: skip
+    mc = model_config(len(tokenizer), tokenizer.eos_token_id)
+    pretrain_started = time.time()
+    max_seconds = None if args.max_minutes is None else 60 * args.max_minutes
+    model, records = pretrain(mc, examples, tokenizer.pad_token_id, pretrain_config, workdir, max_seconds)
+    all_records = [json.loads(line) for line in (workdir / "log.jsonl").read_text().splitlines()]
+    if all_records[-1]["step"] < args.steps:
+        sys.exit(f"stopped at step {all_records[-1]['step']} of {args.steps}; run again with the same arguments to resume")
+
+    out = Path(args.out)
+    if out.exists():
+        shutil.rmtree(out)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    shutil.copyfile(heldout_file, out / "heldout.jsonl")
+    shutil.copyfile(workdir / "log.jsonl", out / "pretrain_log.jsonl")
+    record = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "seed": args.seed,
+        "parameters": parameter_count(model),
+        "model": mc.to_hf_dict(),
+        "pretrain": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(pretrain_config).items()},
+        "corpus_tasks": len(tasks),
+        "transcripts": len(corpus),
+        "heldout_tasks": sum(1 for _ in open(heldout_file)),
+        "final_loss": all_records[-1]["loss"],
+        "tokens_seen": int(sum(r["tokens"] for r in all_records)),
+        "pretrain_seconds": all_records[-1]["seconds"],  # summed over resumed runs
+        "this_invocation_seconds": round(time.time() - started, 1),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {jax.local_device_count()} JAX device(s) "
+                   f"({jax.devices()[0].platform})",
+    }  # fmt: skip
+    (out / "tinycoder.json").write_text(json.dumps(record, indent=2) + "\n")
+    logging.info("wrote %s: %d parameters, final loss %.4f", out, record["parameters"], record["final_loss"])
+
+
+if __name__ == "__main__":
+    main()
