@@ -14,9 +14,14 @@ import logging
 import sys
 from pathlib import Path
 
+from sandbox import Executor
+from tqdm import tqdm
+
 from azr_jax.config import ConfigError
-from azr_jax.eval.benchmarks import BENCHMARKS, load_benchmark
+from azr_jax.eval.benchmarks import BENCHMARKS
 from azr_jax.eval.config import EvalConfig
+from azr_jax.eval.harness import eval_sandbox_config, load_problems, score_benchmark
+from azr_jax.eval.report import markdown_table, write_report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default="", help="folder of <benchmark>.jsonl files (default: $AZR_EVAL_DATA)")
     parser.add_argument("--file", action="append", default=[], metavar="NAME=PATH", help="one benchmark's file (repeatable)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N problems of each benchmark")
+    parser.add_argument("--lcb-since", default="", help="LiveCodeBench problems dated on or after (ISO date)")
+    parser.add_argument("--lcb-until", default="", help="LiveCodeBench problems dated before (ISO date)")
     parser.add_argument("--template", choices=("base", "chat"), default="base", help="AZR base template or the tokenizer's chat template")
     parser.add_argument("-n", type=int, default=1, help="samples per problem")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy")
@@ -49,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
     return EvalConfig(
         benchmarks=tuple(b.strip() for b in args.benchmarks.split(",") if b.strip()), data_dir=args.data_dir,
-        limit=args.limit, template=args.template, n=args.n, temperature=args.temperature, top_p=args.top_p,
+        limit=args.limit, lcb_since=args.lcb_since, lcb_until=args.lcb_until, template=args.template, n=args.n, temperature=args.temperature, top_p=args.top_p,
         ks=tuple(int(k) for k in args.k.split(",")), max_new_tokens=args.max_new_tokens,
         prompts_per_call=args.prompts_per_call, timeout_s=args.timeout, lcb_test_timeout_s=args.lcb_test_timeout,
         memory_mb=args.memory_mb, seed=args.seed,
@@ -95,16 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config = config_from_args(args)
         files = _files(args.file)
-        problems = {name: load_benchmark(name, files, config.data_dir, config.limit) for name in config.benchmarks}
+        problems = load_problems(config, files)
         samples = read_samples(args.samples, problems) if args.samples else None
     except (ValueError, FileNotFoundError, ConfigError) as e:
         sys.exit(f"error: {e}")
-
-    from sandbox import Executor
-    from tqdm import tqdm
-
-    from azr_jax.eval.harness import eval_sandbox_config, score_benchmark
-    from azr_jax.eval.report import markdown_table, write_report
 
     if samples is None:
         try:
@@ -125,8 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _generate(args: argparse.Namespace, config: EvalConfig, problems: dict[str, list]):
     """Responses of the model to every problem's prompt (n each), as samples per benchmark."""
-    import jax
-    from tqdm import tqdm
+    import jax  # only when a model is loaded: scoring a samples file needs no JAX
     from transformers import AutoTokenizer
 
     from azr_jax.eval.generation import Generator, chat_template_of, eos_ids, load_model, sampler_for

@@ -47,6 +47,7 @@ class CodeProblem:
     tests: tuple[tuple[str, str], ...] = ()  # lcb: (input, expected output) pairs
     starter_code: str = ""
     canonical_solution: str = ""  # a full program that passes (humaneval: prompt + canonical body)
+    date: str = ""  # lcb: the contest date (ISO), for picking a release's window
 
     kind = "code"
 
@@ -121,7 +122,7 @@ def load_livecodebench(name: str, path: Path | None) -> list[CodeProblem]:
             benchmark=name, task_id=str(row["question_id"]), style="lcb_functional" if functional else "lcb_stdin",
             question=row["question_content"], entry_point=metadata.get("func_name", ""),
             tests=tuple((case["input"], case["output"]) for case in cases),
-            starter_code=row.get("starter_code") or "",
+            starter_code=row.get("starter_code") or "", date=str(row.get("contest_date") or ""),
         ))  # fmt: skip
     return problems
 
@@ -221,12 +222,18 @@ def benchmark_file(name: str, files: Mapping[str, str], data_dir: str) -> Path |
     )
 
 
-def load_benchmark(name: str, files: Mapping[str, str] | None = None, data_dir: str = "", limit: int = 0) -> list:
-    """The problems of benchmark `name` in file order (the first `limit` when limit > 0)."""
+def load_benchmark(
+    name: str, files: Mapping[str, str] | None = None, data_dir: str = "", limit: int = 0, dates: tuple[str, str] = ("", "")
+) -> list:
+    """The problems of benchmark `name` in file order (the first `limit` when limit > 0). `dates` (ISO, start
+    inclusive, end exclusive, "" for open) keeps the LiveCodeBench problems of that contest window."""
     path = benchmark_file(name, files or {}, data_dir)
     problems = BENCHMARKS[name].load(name, path)
+    since, until = dates
+    if name == "lcb" and (since or until):
+        problems = [p for p in problems if (not since or p.date[: len(since)] >= since) and (not until or p.date[: len(until)] < until)]
     if not problems:
-        raise ValueError(f"benchmark {name}: {path} holds no problems")
+        raise ValueError(f"benchmark {name}: {path} holds no problems" + (f" dated {since} to {until}" if since or until else ""))
     ids = [p.task_id for p in problems]
     if len(set(ids)) != len(ids):
         raise ValueError(f"benchmark {name}: {path} repeats task ids")

@@ -17,6 +17,9 @@ class EvalConfig:
     # Where benchmark files are looked up as <name>.jsonl (humaneval needs none); "" = $AZR_EVAL_DATA.
     data_dir: str = ""
     limit: int = 0  # the first `limit` problems of each benchmark (0: all); a small set for the trainer
+    # LiveCodeBench problems whose contest date is in [since, until) (ISO dates, "" for open), e.g. a release window.
+    lcb_since: str = ""
+    lcb_until: str = ""
     template: Literal["base", "chat"] = "base"  # the AZR base-model conversation or the tokenizer's chat template
     n: int = 1  # samples per problem
     temperature: float = 0.0  # 0 is greedy (the paper's pass@1)

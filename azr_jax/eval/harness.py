@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import sysconfig
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from sandbox import Executor, SandboxConfig
 
 from azr_jax.eval import code_check, math_check
-from azr_jax.eval.benchmarks import BENCHMARKS, CodeProblem, MathProblem, Problem
+from azr_jax.eval.benchmarks import BENCHMARKS, CodeProblem, MathProblem, Problem, load_benchmark
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.pass_at_k import mean_pass_at_k
 
@@ -28,6 +28,12 @@ class BenchmarkResult:
     title: str
     scores: dict[str, float]  # "pass@k" -> fraction of problems
     records: list[dict]  # one per (problem, sample), problems in input order
+
+
+def load_problems(config: EvalConfig, files: Mapping[str, str] | None = None) -> dict[str, list[Problem]]:
+    """The configured benchmarks' problems, by name in the configured order."""
+    dates = (config.lcb_since, config.lcb_until)
+    return {name: load_benchmark(name, files, config.data_dir, config.limit, dates) for name in config.benchmarks}
 
 
 def eval_sandbox_config(config: EvalConfig, workers: int = 0) -> SandboxConfig:

@@ -5,6 +5,7 @@ Workdir layout:
     checkpoints/    orbax checkpoints: train state + host state (step, PRNG, numpy RNG, buffers)
     buffers/        append-only JSONL journal of every task the buffers accepted
     metrics.jsonl, samples.txt, tensorboard/, run_config.json
+    eval/step_<N>/  results.md, results.json, samples/ of the periodic evaluation (eval.every_steps > 0)
 
 Multi-host (parallel.distributed): every process runs this same loop on one mesh spanning all of them, with the
 same seed and so the same host state (buffers, numpy RNG), which is checked after every step. The sampler and
@@ -29,6 +30,7 @@ from sandbox.executor import Executor
 from tqdm import tqdm
 
 from azr_jax.checkpoint import Checkpointer
+from azr_jax.eval.periodic import PeriodicEval
 from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.models.hf_io import copy_tokenizer_files, resolve_model_folder
 from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options, process_rows, shard_batch
@@ -84,7 +86,11 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
     metrics: dict[str, float] = {}
     with Executor(config.sandbox) as executor:
         selfplay = SelfPlayStep(config, sampler, tokenizer, executor, buffers)
+        evaluate = None
         try:
+            if config.eval.every_steps:
+                evaluate = PeriodicEval(config.eval, sampler, tokenizer, workdir / "eval" if primary else None,
+                                        config.sandbox.workers)  # fmt: skip
             if start == 0 and config.trainer.seeding == "if_needed":
                 key = _seed(selfplay, state, key, rng, config)
             progress = tqdm(range(start + 1, config.trainer.steps + 1), initial=start, total=config.trainer.steps,
@@ -96,9 +102,12 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                 state, rl_metrics = _update(learner, state, result, config, tokenizer)
                 jax.block_until_ready(state)
                 metrics = step_metrics(result, buffers, time.perf_counter() - started, rl_metrics)
+                evaluated = evaluate is not None and step % config.eval.every_steps == 0
+                if evaluated:
+                    metrics.update(evaluate(step, state.params))
                 check_agreement(lambda: {"buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state},
                                 f"host state after step {step}")  # fmt: skip
-                if step % config.trainer.log_every == 0 or step == config.trainer.steps:
+                if step % config.trainer.log_every == 0 or step == config.trainer.steps or evaluated:
                     writer.write(step, metrics)
                     writer.write_samples(step, result, config.trainer.text_samples)
                     if primary:
@@ -108,6 +117,8 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                             "jax_key": np.asarray(jax.random.key_data(key)).tolist()}  # fmt: skip
                     checkpointer.save(step, state, host)
         finally:
+            if evaluate is not None:
+                evaluate.close()
             selfplay.close()
             checkpointer.close()
             writer.close()

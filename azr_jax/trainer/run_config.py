@@ -17,6 +17,7 @@ from sandbox.config import SandboxConfig
 
 from azr_jax.checkpoint import CheckpointConfig
 from azr_jax.config import ConfigError, from_config, to_config_dict
+from azr_jax.eval.config import EvalConfig
 from azr_jax.rl import ParallelConfig, RLConfig
 from azr_jax.sampling import SamplerConfig
 from azr_jax.selfplay.config import SelfPlayConfig
@@ -68,6 +69,7 @@ class RunConfig:
     parallel: ParallelConfig = ParallelConfig()
     sandbox: SandboxConfig = SandboxConfig()
     checkpoint: CheckpointConfig = CheckpointConfig()
+    eval: EvalConfig = EvalConfig()  # benchmarks scored every eval.every_steps steps (0, the default: never)
 
 
 def default_run_config() -> ml_collections.ConfigDict:
@@ -119,6 +121,16 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
         )
     if config.selfplay.prompts.allow_helpers != config.sandbox.allow_helpers:
         raise ConfigError("selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)")
+    if config.eval.every_steps:
+        if config.eval.max_new_tokens > sampler.max_new_tokens_cap:
+            raise ConfigError(
+                f"eval.max_new_tokens: {config.eval.max_new_tokens} exceeds sampler.max_new_tokens_cap {sampler.max_new_tokens_cap}"
+            )
+        if config.eval.prompts_per_call * config.eval.n > max(sampler.batch_buckets):
+            raise ConfigError(
+                f"eval.prompts_per_call: {config.eval.prompts_per_call} prompts x {config.eval.n} samples exceed the largest "
+                f"of sampler.batch_buckets {sampler.batch_buckets}"
+            )
     if not config.model.path:
         raise ConfigError("model.path: empty; pass --config.model.path=/path/to/a/Hugging/Face/folder")
     for name in ("seed_triplets_path", "seed_induction_path"):

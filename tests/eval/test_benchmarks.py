@@ -131,3 +131,14 @@ def test_math_files_read_problem_and_answer_fields(tmp_path):
     path.write_text(json.dumps({"question": "q"}) + "\n")
     with pytest.raises(ValueError, match="line 1 needs a problem"):
         load_benchmark("olympiadbench", {}, str(tmp_path))
+
+
+def test_livecodebench_problems_can_be_picked_by_contest_date():
+    def ids(dates):
+        return [p.task_id for p in load_benchmark("lcb", {}, str(FIXTURES), dates=dates)]
+
+    assert ids(("2024-09-15", "")) == ["3000"]
+    assert ids(("", "2024-10")) == ["abc001_a", "abc001_b"]
+    assert ids(("2024-09-01", "2024-10-02")) == ["abc001_a", "abc001_b", "3000"]
+    with pytest.raises(ValueError, match="no problems dated 2025-01-01"):
+        ids(("2025-01-01", ""))
