@@ -14,9 +14,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 # Set in the test process before any worker starts: a jailed script must never see it.
 CANARY = "azr-eval-canary-41d2"
-os.environ["AZR_EVAL_CANARY"] = CANARY
+os.environ["AZR_TEST_SANDBOX_CANARY"] = CANARY
 
 TIMEOUT_S = 3.0  # one test script's wall clock in these tests
+
+
+@pytest.fixture(autouse=True)
+def no_benchmark_locations_from_the_environment(monkeypatch):
+    """A developer's AZR_EVAL_* variables must not change which files the tests read."""
+    for name in [n for n in os.environ if n.startswith("AZR_EVAL_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax.numpy as jnp
 import pytest
+from transformers import AutoTokenizer
 
 from azr_jax.config import ConfigError
+from azr_jax.eval.config import EvalConfig
+from azr_jax.eval.periodic import PeriodicEval
+from azr_jax.models import Qwen2ForCausalLM
+from azr_jax.sampling import Sampler, SamplerConfig
 from azr_jax.trainer.run_config import RunConfig, load_run_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,6 +56,7 @@ def test_a_tiny_run_logs_eval_scores_with_its_metrics_and_writes_the_reports(tmp
     command = [
         sys.executable, str(REPO / "train.py"), f"--config={REPO / 'configs' / 'tiny.py'}", f"--workdir={tmp_path}",
         "--config.trainer.steps=1", "--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tokens_cap=16",
+        "--config.sampler.prompt_buckets=(128, 256, 384, 512)",  # eval prompts are not cut like rollout prompts
         "--config.eval.every_steps=1", "--config.eval.benchmarks=('humaneval', 'aime24')",
         f"--config.eval.data_dir={FIXTURES}", "--config.eval.limit=2", "--config.eval.max_new_tokens=8",
     ]  # fmt: skip
@@ -64,3 +71,14 @@ def test_a_tiny_run_logs_eval_scores_with_its_metrics_and_writes_the_reports(tmp
     assert record["eval/overall/pass@1"] == report["averages"]["pass@1"]["overall"]
     assert (tmp_path / "eval" / "step_1" / "results.md").is_file()
     assert len((tmp_path / "eval" / "step_1" / "samples" / "aime24.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_prompt_longer_than_the_largest_bucket_stops_the_run_before_it_starts():
+    folder = REPO / "assets" / "tiny-random"
+    model = Qwen2ForCausalLM.from_pretrained(folder, dtype=jnp.float32, param_dtype=jnp.float32)
+    sampler = Sampler(model, AutoTokenizer.from_pretrained(folder), SamplerConfig(prompt_buckets=(128, 256)))
+    config = EvalConfig(benchmarks=("humaneval",), limit=3, every_steps=1)
+    with pytest.raises(ConfigError, match=r"a prompt of \d+ tokens exceeds the largest of sampler.prompt_buckets \(128, 256\)"):
+        PeriodicEval(config, sampler, sampler.tokenizer, None)
+    with pytest.raises(ConfigError, match="eval.benchmarks: benchmark lcb: no file found"):
+        PeriodicEval(EvalConfig(benchmarks=("lcb",), data_dir=str(REPO / "no-such-dir")), sampler, sampler.tokenizer, None)
