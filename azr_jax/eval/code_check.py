@@ -30,13 +30,14 @@ def extract_code(response: str) -> str:
 
 
 def program_from_response(problem: CodeProblem, response: str) -> str:
-    """A whole program from a generated response: a HumanEval function body continues the prompt, a full
-    definition replaces it (keeping the prompt's imports, which a model often leaves out)."""
+    """A whole program from a generated response: a HumanEval function body continues the prompt; a full
+    definition follows the prompt and so replaces its entry point (a signature with its docstring is a
+    complete function) while keeping the prompt's imports and helpers, which a model often leaves out."""
     code = extract_code(response)
     if problem.style != "humaneval":
         return code
     if defines_function(code, problem.entry_point):
-        return _imports(problem.prompt_code) + code
+        return f"{problem.prompt_code}\n\n{code}"
     return problem.prompt_code + code
 
 
@@ -53,11 +54,6 @@ def program_from_sample(problem: CodeProblem, sample: dict) -> str:
 def defines_function(program: str, name: str) -> bool:
     """Whether `program` defines `name` at top level (a text search: the program never runs here)."""
     return re.search(rf"^def\s+{re.escape(name)}\s*\(", program, re.MULTILINE) is not None
-
-
-def _imports(prompt: str) -> str:
-    lines = [line for line in prompt.splitlines() if re.match(r"(import|from)\s+\w", line)]
-    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 def test_script(problem: CodeProblem, program: str, test_timeout_s: float) -> str:

@@ -18,7 +18,7 @@ from azr_jax.eval.benchmarks import BENCHMARKS, CodeProblem, MathProblem, Proble
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.pass_at_k import mean_pass_at_k
 
-CHECK_CHUNK = 64  # scripts per sandbox call, so the progress bar moves
+CHECK_CHUNK = 256  # scripts per sandbox call: enough to keep every worker busy, few enough for the progress bar
 
 
 @dataclasses.dataclass(frozen=True)
