@@ -11,7 +11,6 @@ checkpoints: an interrupted run started again with the same arguments resumes wh
 """
 
 import argparse
-import importlib.util
 import json
 import logging
 import platform
@@ -26,10 +25,10 @@ from transformers import AutoTokenizer
 
 from azr_jax.models import Qwen2Config
 from azr_jax.selfplay.tasks import normalize_program
+from azr_jax.tinycoder.evaluate import load_config_file
 from azr_jax.tinycoder.corpus import generate_tasks, load_tasks, save_tasks, transcripts
 from azr_jax.tinycoder.pretrain import PretrainConfig, parameter_count, pretrain, tokenize
 from azr_jax.tinycoder.tokenizer import train_tokenizer
-from azr_jax.trainer.run_config import load_run_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,20 +41,13 @@ def model_config(vocab_size: int, eos_id: int) -> Qwen2Config:
     )  # fmt: skip
 
 
-def load_config(path: str):
-    spec = importlib.util.spec_from_file_location("run_config_file", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return load_run_config(module.get_config())
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "assets" / "tinycoder"))
     parser.add_argument("--workdir", default=str(REPO / "runs" / "tinycoder"))
     parser.add_argument("--config", default=str(REPO / "configs" / "tiny.py"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tasks", type=int, default=5000, help="generated tasks in the corpus (6 transcripts each)")
+    parser.add_argument("--tasks", type=int, default=3500, help="generated tasks in the corpus (6 transcripts each)")
     parser.add_argument("--heldout", type=int, default=300, help="held-out tasks written for evaluation")
     parser.add_argument("--vocab", type=int, default=3072)
     parser.add_argument("--steps", type=int, default=1000)
@@ -63,9 +55,9 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed, no asset) after this long")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     started = time.time()
-    config = load_config(args.config)
+    config = load_config_file(args.config)
     prompts, max_prompt_tokens = config.selfplay.prompts, config.rollout.max_prompt_tokens
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +79,8 @@ def main():
         train_tokenizer([t.prompt for t in corpus] + [t.response for t in corpus], args.vocab).save_pretrained(tokenizer_dir)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     examples = tokenize([t.prompt for t in corpus], [t.response for t in corpus], tokenizer, max_prompt_tokens)
+    logging.info("tokenizer: %d tokens; examples: %d tokens in all (%.0f s)", len(tokenizer),
+                 sum(len(e.prompt_ids) + len(e.response_ids) for e in examples), time.time() - started)
 
     pretrain_config = PretrainConfig(
         steps=args.steps, tokens_per_batch=args.tokens_per_batch, length_buckets=(256, 384, 448, 512, 576),
@@ -98,8 +92,8 @@ def main():
     max_seconds = None if args.max_minutes is None else 60 * args.max_minutes
     model, records = pretrain(mc, examples, tokenizer.pad_token_id, pretrain_config, workdir, max_seconds)
     all_records = [json.loads(line) for line in (workdir / "log.jsonl").read_text().splitlines()]
-    if all_records[-1]["step"] < args.steps:
-        sys.exit(f"stopped at step {all_records[-1]['step']} of {args.steps}; run again with the same arguments to resume")
+    if not all_records or all_records[-1]["step"] < args.steps:
+        sys.exit(f"stopped before step {args.steps}; run again with the same arguments to resume")
 
     out = Path(args.out)
     if out.exists():

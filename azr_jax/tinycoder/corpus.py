@@ -60,9 +60,13 @@ def generate_tasks(
     seen = set(exclude_programs)
     tasks: list[GeneratedTask] = []
     n_inputs = prompts.induction_num_inputs
+    draws, max_draws = 0, 100 * count + 10_000
     while len(tasks) < count:
         drafts = []
         while len(drafts) < batch:
+            draws += 1
+            if draws > max_draws:
+                raise ValueError(f"{len(tasks)} of {count} tasks after {max_draws} draws: the template space is nearly used up")
             spec = draw_program(rng)
             key = normalize_program(spec.program)
             inputs = draw_inputs(spec, n_inputs, rng)

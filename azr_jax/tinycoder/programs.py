@@ -94,10 +94,10 @@ def floor_div(rng):
 
 
 def collatz_step(rng):
-    x, a = _pick(rng, INT_NAMES), _int(rng, 2, 5)
+    x, a, b = _pick(rng, INT_NAMES), _int(rng, 2, 5), _int(rng, 1, 3)
     return ProgramSpec(
-        _code([f"def f({x}):", f"    if {x} % 2 == 0:", f"        return {x} // 2", f"    return {x} * {a} + 1"]),
-        f"halves an even number and maps an odd number to {a} times it plus one", _int_input(0, 60))
+        _code([f"def f({x}):", f"    if {x} % 2 == 0:", f"        return {x} // 2", f"    return {x} * {a} + {b}"]),
+        f"halves an even number and maps an odd number to {a} times it plus {b}", _int_input(0, 60))
 
 
 def classify(rng):
@@ -119,57 +119,61 @@ def clamp(rng):
 
 
 def range_sum(rng):
-    x, acc, a = _pick(rng, INT_NAMES), _pick(rng, ACC_NAMES), _int(rng, 1, 4)
+    x, acc, a, b = _pick(rng, INT_NAMES), _pick(rng, ACC_NAMES), _int(rng, 1, 4), _int(rng, 0, 3)
+    term = f"i * {a}" + (f" + {b}" if b else "")
     return ProgramSpec(
-        _code([f"def f({x}):", f"    {acc} = 0", f"    for i in range({x}):", f"        {acc} += i * {a}", f"    return {acc}"]),
-        f"adds up {a} times each number below the input", _int_input(0, 12))
+        _code([f"def f({x}):", f"    {acc} = 0", f"    for i in range({x}):", f"        {acc} += {term}", f"    return {acc}"]),
+        f"adds up {a} times each number below the input" + (f", plus {b} each time" if b else ""), _int_input(0, 12))
 
 
 def digit_sum(rng):
-    x = _pick(rng, INT_NAMES)
+    x, base = _pick(rng, INT_NAMES), _int(rng, 2, 10)
     return ProgramSpec(
-        _code([f"def f({x}):", "    s = 0", f"    {x} = abs({x})", f"    while {x} > 0:", f"        s += {x} % 10",
-               f"        {x} //= 10", "    return s"]),
-        "adds up the decimal digits of the number", _int_input(0, 99999))
+        _code([f"def f({x}):", "    s = 0", f"    {x} = abs({x})", f"    while {x} > 0:", f"        s += {x} % {base}",
+               f"        {x} //= {base}", "    return s"]),
+        f"adds up the digits of the number written in base {base}", _int_input(0, 9999))
 
 
 def power_loop(rng):
-    x, acc, a = _pick(rng, INT_NAMES), _pick(rng, ACC_NAMES), _int(rng, 2, 4)
+    x, acc, a, start = _pick(rng, INT_NAMES), _pick(rng, ACC_NAMES), _int(rng, 2, 4), _int(rng, 1, 3)
     return ProgramSpec(
-        _code([f"def f({x}):", f"    {acc} = 1", f"    for _ in range({x}):", f"        {acc} *= {a}", f"    return {acc}"]),
-        f"raises {a} to the power of the input", _int_input(0, 8))
+        _code([f"def f({x}):", f"    {acc} = {start}", f"    for _ in range({x}):", f"        {acc} *= {a}", f"    return {acc}"]),
+        f"multiplies {start} by {a} as many times as the input says", _int_input(0, 8))
 
 
 def count_divisors(rng):
-    x = _pick(rng, INT_NAMES)
+    x, acc = _pick(rng, INT_NAMES), _pick(rng, ACC_NAMES)
+    step, words = _pick(rng, (("1", "counts the divisors of the number"), ("d", "adds up the divisors of the number")))
     return ProgramSpec(
-        _code([f"def f({x}):", "    count = 0", f"    for d in range(1, {x} + 1):", f"        if {x} % d == 0:",
-               "            count += 1", "    return count"]),
-        "counts the divisors of the number", _int_input(1, 40))
+        _code([f"def f({x}):", f"    {acc} = 0", f"    for d in range(1, {x} + 1):", f"        if {x} % d == 0:",
+               f"            {acc} += {step}", f"    return {acc}"]),
+        words, _int_input(1, 40))
 
 
 # ---- small recursion ----
 
 
 def factorial(rng):
-    x = _pick(rng, INT_NAMES)
+    x, base = _pick(rng, INT_NAMES), _int(rng, 1, 3)
     return ProgramSpec(
-        _code([f"def f({x}):", f"    if {x} <= 1:", "        return 1", f"    return {x} * f({x} - 1)"]),
-        "computes the factorial recursively", _int_input(0, 8))
+        _code([f"def f({x}):", f"    if {x} <= 1:", f"        return {base}", f"    return {x} * f({x} - 1)"]),
+        "computes the factorial recursively" + ("" if base == 1 else f", times {base}"), _int_input(0, 7))
 
 
 def fibonacci(rng):
-    x = _pick(rng, INT_NAMES)
+    x, c = _pick(rng, INT_NAMES), _int(rng, 0, 2)
+    tail = "" if c == 0 else f" + {c}"
     return ProgramSpec(
-        _code([f"def f({x}):", f"    if {x} < 2:", f"        return {x}", f"    return f({x} - 1) + f({x} - 2)"]),
-        "computes a Fibonacci number recursively", _int_input(0, 12))
+        _code([f"def f({x}):", f"    if {x} < 2:", f"        return {x}", f"    return f({x} - 1) + f({x} - 2){tail}"]),
+        "computes a Fibonacci number recursively" + ("" if c == 0 else f", adding {c} at every step"), _int_input(0, 11))
 
 
 def recursive_sum(rng):
-    xs = _pick(rng, LIST_NAMES)
+    xs, a = _pick(rng, LIST_NAMES), _int(rng, 1, 4)
+    head = f"{xs}[0]" if a == 1 else f"{xs}[0] * {a}"
     return ProgramSpec(
-        _code([f"def f({xs}):", f"    if not {xs}:", "        return 0", f"    return {xs}[0] + f({xs}[1:])"]),
-        "adds up the list recursively", lambda rng: repr(_int_list(rng)))
+        _code([f"def f({xs}):", f"    if not {xs}:", "        return 0", f"    return {head} + f({xs}[1:])"]),
+        "adds up the list recursively" + ("" if a == 1 else f", each number times {a}"), lambda rng: repr(_int_list(rng)))
 
 
 def recursive_reverse(rng):
@@ -191,20 +195,21 @@ def sort_list(rng):
 
 
 def filter_map(rng):
-    xs, v, a = _pick(rng, LIST_NAMES), _pick(rng, ELEM_NAMES), _int(rng, 2, 5)
-    cond, words = _pick(rng, ((f"{v} % 2 == 0", "even"), (f"{v} % 2 == 1", "odd"), (f"{v} > 3", "greater than 3"),
-                               (f"{v} < 5", "less than 5")))
-    return ProgramSpec(_code([f"def f({xs}):", f"    return [{v} * {a} for {v} in {xs} if {cond}]"]),
-                       f"keeps the {words} numbers and multiplies them by {a}" if words in ("even", "odd")
-                       else f"keeps the numbers {words} and multiplies them by {a}", lambda rng: repr(_int_list(rng)))
+    xs, v, a, t = _pick(rng, LIST_NAMES), _pick(rng, ELEM_NAMES), _int(rng, 2, 5), _int(rng, 0, 6)
+    cond, which = _pick(rng, ((f"{v} % 2 == 0", "the even numbers"), (f"{v} % 2 == 1", "the odd numbers"),
+                              (f"{v} > {t}", f"the numbers greater than {t}"), (f"{v} < {t}", f"the numbers less than {t}")))
+    op, verb = _pick(rng, (("*", "multiplies them by"), ("+", "adds"), ("-", "subtracts")))
+    action = f"multiplies them by {a}" if op == "*" else (f"adds {a} to them" if op == "+" else f"subtracts {a} from them")
+    return ProgramSpec(_code([f"def f({xs}):", f"    return [{v} {op} {a} for {v} in {xs} if {cond}]"]),
+                       f"keeps {which} and {action}", lambda rng: repr(_int_list(rng)))
 
 
 def conditional_sum(rng):
-    xs, v, acc, k = _pick(rng, LIST_NAMES), _pick(rng, ELEM_NAMES), _pick(rng, ACC_NAMES), _int(rng, 0, 8)
+    xs, v, acc, k, c = _pick(rng, LIST_NAMES), _pick(rng, ELEM_NAMES), _pick(rng, ACC_NAMES), _int(rng, 0, 8), _int(rng, 1, 3)
     return ProgramSpec(
         _code([f"def f({xs}):", f"    {acc} = 0", f"    for {v} in {xs}:", f"        if {v} > {k}:", f"            {acc} += {v}",
-               "        else:", f"            {acc} -= 1", f"    return {acc}"]),
-        f"adds the numbers above {k} and subtracts one for every other number", lambda rng: repr(_int_list(rng)))
+               "        else:", f"            {acc} -= {c}", f"    return {acc}"]),
+        f"adds the numbers above {k} and subtracts {c} for every other number", lambda rng: repr(_int_list(rng)))
 
 
 def prefix_sums(rng):
@@ -252,15 +257,18 @@ def add_to_each(rng):
 
 def pairwise_max(rng):
     xs, ys = _pick(rng, (("a", "b"), ("xs", "ys"), ("left", "right")))
-    return ProgramSpec(_code([f"def f({xs}, {ys}):", f"    return [max(p, q) for p, q in zip({xs}, {ys})]"]),
-                       "takes the larger number at each position of the two lists",
+    body, words = _pick(rng, (("max(p, q)", "takes the larger number at each position of the two lists"),
+                              ("min(p, q)", "takes the smaller number at each position of the two lists"),
+                              ("p + q", "adds the two lists position by position"),
+                              ("p * q", "multiplies the two lists position by position")))
+    return ProgramSpec(_code([f"def f({xs}, {ys}):", f"    return [{body} for p, q in zip({xs}, {ys})]"]), words,
                        lambda rng: f"{_int_list(rng)!r}, {_int_list(rng)!r}")
 
 
 def every_other(rng):
-    xs, start = _pick(rng, LIST_NAMES), _int(rng, 0, 1)
-    return ProgramSpec(_code([f"def f({xs}):", f"    return {xs}[{start}::2]"]),
-                       f"keeps every other element starting at index {start}", lambda rng: repr(_int_list(rng, max_len=8)))
+    xs, start, step = _pick(rng, LIST_NAMES), _int(rng, 0, 2), _int(rng, 2, 3)
+    return ProgramSpec(_code([f"def f({xs}):", f"    return {xs}[{start}::{step}]"]),
+                       f"keeps every element number {step} starting at index {start}", lambda rng: repr(_int_list(rng, max_len=8)))
 
 
 # ---- strings ----

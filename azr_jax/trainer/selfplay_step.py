@@ -197,19 +197,19 @@ class SelfPlayStep:
         for t in TASK_TYPES:
             index = [i for i, row in enumerate(rows) if row[0] is t]
             if index:
-                correct[index] = self._correctness(t, [rows[i][1] for i in index], [answers[i] for i in index])
+                correct[index] = self.correctness(t, [rows[i][1] for i in index], [answers[i] for i in index])
         return correct.tolist()
 
     def _solver_group(self, t: TaskType, requests, completions: list[Completion], batch: list[Task]) -> GroupResult:
         answers = parse_solutions(requests, [c.text for c in completions], self.config.selfplay)
         format_ok = np.array([not isinstance(a, FormatError) for a in answers])
         correctness = np.array(
-            on_shares(lambda share: self._correctness(t, *zip(*share)).tolist(), list(zip(batch, answers))), np.float64
+            on_shares(lambda share: self.correctness(t, *zip(*share)).tolist(), list(zip(batch, answers))), np.float64
         )
         rewards = solver_rewards(format_ok, correctness, self.config.selfplay.rewards)
         return GroupResult(t, Role.SOLVE, completions, rewards, format_ok, correctness)
 
-    def _correctness(self, t: TaskType, tasks: Sequence[Task], answers: Sequence) -> np.ndarray:
+    def correctness(self, t: TaskType, tasks: Sequence[Task], answers: Sequence) -> np.ndarray:
         """Executor verdicts for well-formatted answers; 0 for format errors. This process's executor only."""
         correctness = np.zeros(len(tasks))
         graded = [i for i, a in enumerate(answers) if not isinstance(a, FormatError)]
