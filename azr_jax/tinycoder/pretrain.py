@@ -200,7 +200,7 @@ def pretrain(
 
         (loss, count), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss, count, optax.global_norm(grads)
+        return optax.apply_updates(params, updates), opt_state, loss, count, optax.tree.norm(grads)
 
     def save():
         data = {"params": jax.device_get(params), "opt_state": jax.device_get(opt_state), "batches": batches.state(), "step": step,

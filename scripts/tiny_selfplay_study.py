@@ -1,0 +1,126 @@
+"""The toy-scale Absolute Zero study of docs/tiny_selfplay.md: does self-play teach the tiny coder?
+
+For each advantage estimator (TRR++ = "task_relative", the paper's; REINFORCE++ = "global", its ablation) and
+each seed, run `train.py --config configs/tiny.py` for --steps self-play steps, then measure the solver's accuracy
+per task type on the held-out tasks (assets/tinycoder/heldout.jsonl: generated like the pretraining corpus, with
+programs that are not in it, and never put in a self-play buffer), greedy, as the trainer prompts, parses and
+grades. The pretrained model is measured once as "before". Writes results.json and PNG plots to --out:
+
+    python scripts/tiny_selfplay_study.py --steps 40 --seeds 0 1 2 --estimators task_relative global
+
+Runs resume: a finished run (its metrics reach --steps) is only evaluated again when its result is missing.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+TYPES = ("abduction", "deduction", "induction")
+
+
+def run(command: list[str]) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=REPO)
+
+
+def metrics(workdir: Path) -> list[dict]:
+    path = workdir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def evaluate(out_file: Path, source: list[str], args) -> dict:
+    if not out_file.is_file():
+        run([sys.executable, "-m", "azr_jax.tinycoder.evaluate", *source, f"--tasks={args.heldout}",
+             f"--limit={args.limit}", f"--out={out_file}"])  # fmt: skip
+    return json.loads(out_file.read_text())
+
+
+def curve(records: list[dict], key: str) -> np.ndarray:
+    return np.array([r.get(key, np.nan) for r in records], dtype=float)
+
+
+def plot(runs: dict[tuple[str, int], list[dict]], keys: list[tuple[str, str]], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
+    estimators = sorted({e for e, _ in runs})
+    for ax, (key, label) in zip(axes[0], keys):
+        for color, estimator in zip(("tab:blue", "tab:orange", "tab:green"), estimators):
+            curves = [curve(r, key) for (e, _), r in runs.items() if e == estimator and r]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            stacked = np.stack([c[:length] for c in curves])
+            steps = np.arange(1, length + 1)
+            for c in stacked:
+                ax.plot(steps, c, color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, np.nanmean(stacked, axis=0), color=color, linewidth=2, label=f"{estimator} (mean of {len(curves)})")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("self-play step")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--estimators", nargs="+", default=["task_relative", "global"])
+    parser.add_argument("--runs", default=str(REPO / "runs" / "study"))
+    parser.add_argument("--out", default=str(REPO / "docs" / "tiny_selfplay"))
+    parser.add_argument("--heldout", default=str(REPO / "assets" / "tinycoder" / "heldout.jsonl"))
+    parser.add_argument("--limit", type=int, default=300, help="held-out tasks used (the first N)")
+    parser.add_argument("--model", default=str(REPO / "assets" / "tinycoder"))
+    parser.add_argument("overrides", nargs="*", help="extra --config.X=Y flags for train.py (after --)")
+    args = parser.parse_args()
+    runs_dir, out = Path(args.runs), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"command": " ".join(["python", *sys.argv]), "steps": args.steps, "seeds": args.seeds}
+    results["before"] = evaluate(runs_dir / "before.json", [f"--model={args.model}"], args)
+    runs, after, minutes = {}, {}, {}
+    for estimator in args.estimators:
+        for seed in args.seeds:
+            workdir = runs_dir / f"{estimator}-seed{seed}"
+            if len(metrics(workdir)) < args.steps:
+                started = time.time()
+                run([sys.executable, "train.py", "--config=configs/tiny.py", f"--workdir={workdir}",
+                     f"--config.trainer.steps={args.steps}", f"--config.trainer.seed={seed}",
+                     f"--config.selfplay.advantages.estimator={estimator}", f"--config.model.path={args.model}",
+                     *args.overrides])  # fmt: skip
+                minutes[f"{estimator}-seed{seed}"] = round((time.time() - started) / 60, 1)
+            runs[estimator, seed] = metrics(workdir)
+            after[f"{estimator}-seed{seed}"] = evaluate(workdir / "heldout_eval.json", [f"--workdir={workdir}"], args)
+    results["after"] = after
+    results["train_minutes_this_invocation"] = minutes
+    summary = {}
+    for estimator in args.estimators:
+        for t in TYPES:
+            values = [after[f"{estimator}-seed{s}"][f"{t}/accuracy"] for s in args.seeds]
+            summary[f"{estimator}/{t}/accuracy"] = {"mean": float(np.mean(values)), "std": float(np.std(values)),
+                                                   "min": float(np.min(values)), "max": float(np.max(values))}  # fmt: skip
+    results["summary"] = summary
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+    plot(runs, [(f"{t}/propose/valid_rate", f"{t}: valid proposals") for t in TYPES], "Proposal validity", out / "validity.png")
+    plot(runs, [(f"{t}/propose/learnable_fraction", f"{t}: fraction with 0 < solve rate < 1") for t in TYPES],
+         "Learnable proposals", out / "learnability.png")  # fmt: skip
+    plot(runs, [(f"{t}/solve/accuracy", f"{t}: solver accuracy (self-play batch)") for t in TYPES],
+         "Solver accuracy on the tasks self-play proposes", out / "solver_accuracy.png")  # fmt: skip
+    print(json.dumps(results["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
