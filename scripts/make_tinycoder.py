@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--config", default=str(REPO / "configs" / "tiny.py"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", type=int, default=3500, help="generated tasks in the corpus (6 transcripts each)")
+    parser.add_argument("--max-per-program", type=int, default=3, help="corpus tasks sharing one program (other inputs)")
     parser.add_argument("--heldout", type=int, default=300, help="held-out tasks written for evaluation")
     parser.add_argument("--vocab", type=int, default=3072)
     parser.add_argument("--steps", type=int, default=1000)
@@ -65,7 +66,7 @@ def main():
     corpus_file, heldout_file = workdir / "tasks.jsonl", workdir / "heldout.jsonl"
     if not heldout_file.is_file():
         with Executor(config.sandbox) as executor:
-            tasks = generate_tasks(args.tasks, args.seed, executor, prompts)
+            tasks = generate_tasks(args.tasks, args.seed, executor, prompts, max_per_program=args.max_per_program)
             used = frozenset(normalize_program(t.triplet.program) for t in tasks)
             heldout = generate_tasks(args.heldout, args.seed + 1_000_003, executor, prompts, exclude_programs=used)
         save_tasks(corpus_file, tasks)

@@ -49,15 +49,19 @@ def generate_tasks(
     executor: Executor,
     prompts: PromptConfig,
     exclude_programs: frozenset[str] = frozenset(),
+    max_per_program: int = 1,
     max_output_chars: int = 60,
     batch: int = 256,
 ) -> list[GeneratedTask]:
-    """`count` tasks with distinct programs (normalised; none in `exclude_programs`), deterministic for `seed`.
+    """`count` tasks, deterministic for `seed`: each program (normalised) at most `max_per_program` times, with
+    different inputs, and none in `exclude_programs`. Repeats let templates with few variants (factorial,
+    palindromes) keep their share of the corpus next to those with thousands (affine maps).
 
-    A program is kept only if the sandbox accepts its triplet input and all of its induction inputs, and every
+    A task is kept only if the sandbox accepts its triplet input and all of its induction inputs, and every
     output repr fits `max_output_chars` (long outputs make long, slow sequences for a tiny model)."""
     rng = np.random.default_rng(seed)
-    seen = set(exclude_programs)
+    uses: dict[str, int] = dict.fromkeys(exclude_programs, max_per_program)
+    pairs: set[tuple[str, str]] = set()
     tasks: list[GeneratedTask] = []
     n_inputs = prompts.induction_num_inputs
     draws, max_draws = 0, 100 * count + 10_000
@@ -70,9 +74,10 @@ def generate_tasks(
             spec = draw_program(rng)
             key = normalize_program(spec.program)
             inputs = draw_inputs(spec, n_inputs, rng)
-            if key in seen or len(inputs) < n_inputs:
+            if uses.get(key, 0) >= max_per_program or len(inputs) < n_inputs or (key, inputs[0]) in pairs:
                 continue
-            seen.add(key)
+            uses[key] = uses.get(key, 0) + 1
+            pairs.add((key, inputs[0]))
             drafts.append((spec, inputs))
         candidates = []
         for spec, inputs in drafts:

@@ -3,6 +3,7 @@ accepted by the trainer's parser and graded correct by the sandbox's checkers (n
 outputs come from the sandbox, grading from the executor's check_* methods)."""
 
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -57,7 +58,10 @@ def test_every_template_yields_programs_the_sandbox_accepts(executor):
 def test_generated_tasks_are_distinct_deterministic_and_respect_the_exclusions(executor, tasks, tmp_path):
     assert len(tasks) == 24
     programs = [normalize_program(t.triplet.program) for t in tasks]
-    assert len(set(programs)) == 24
+    assert len(set(programs)) == 24  # max_per_program=1 by default
+    repeated = generate_tasks(40, seed=5, executor=executor, prompts=PROMPTS, max_per_program=2)
+    keys = [(normalize_program(t.triplet.program), t.triplet.input) for t in repeated]
+    assert len(set(keys)) == 40 and max(Counter(k for k, _ in keys).values()) <= 2
     assert [t.triplet for t in generate_tasks(24, seed=3, executor=executor, prompts=PROMPTS)] == [t.triplet for t in tasks]
     others = generate_tasks(24, seed=4, executor=executor, prompts=PROMPTS, exclude_programs=frozenset(programs))
     assert not set(programs) & {normalize_program(t.triplet.program) for t in others}
