@@ -96,7 +96,7 @@ def _check(chunk: list[tuple[Problem, dict]], executor: Executor, config: EvalCo
 
 
 def _answer(sample: dict) -> str | None:
-    text = sample["completion"]
+    text = sample.get("completion", sample.get("solution", ""))
     answer = math_check.extract_answer(text)
     if answer is None and sample.get("from_samples"):
         answer = text.strip() or None  # a samples file may hold bare answers
