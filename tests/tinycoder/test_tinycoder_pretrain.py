@@ -58,11 +58,11 @@ def test_response_loss_equals_cross_entropy_of_the_full_logits_on_response_token
 
 
 def test_pretraining_lowers_the_loss_and_resumes_exactly(tmp_path):
-    examples = [Example(np.array([5, 6, 7, 8][: 2 + i % 3], np.int32), np.array([9, 10 + i % 4, 0], np.int32)) for i in range(40)]
-    config = PretrainConfig(steps=30, tokens_per_batch=64, length_buckets=(8, 16), response_buckets=(4,), learning_rate=1e-2,
+    examples = [Example(np.array([5, 6, 7, 8][: 2 + i % 3], np.int32), np.array([9, 10 + i % 3, 0], np.int32)) for i in range(40)]
+    config = PretrainConfig(steps=30, tokens_per_batch=64, length_buckets=(16,), response_buckets=(4,), learning_rate=3e-2,
                             warmup_steps=2, checkpoint_every=10, log_every=10)  # fmt: skip
     model, records = pretrain(small_config(20), examples, 0, config, tmp_path / "once")
-    assert records[-1]["loss"] < 0.5 * records[0]["loss"]
+    assert records[-1]["loss"] < 0.4 * records[0]["loss"]  # the response is a function of the prompt
     # Stopped (max_seconds=0: after one step, checkpointed), then resumed: the same parameters as the uninterrupted run.
     _, stopped = pretrain(small_config(20), examples, 0, config, tmp_path / "twice", max_seconds=0)
     assert stopped == []  # no log window completed
