@@ -37,20 +37,24 @@ _ones = jax.nn.initializers.ones
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass
 class KVCache:
-    """Keys and values of every layer, [batch, slots, kv_heads, head_dim] each; slot i holds position i's entry."""
+    """Keys and values of every layer, [batch, kv_heads, slots, head_dim] each; slot i holds position i's entry.
+
+    Heads come before slots so each head's keys are one contiguous block: attention reads them as a batched
+    matrix without transposing the cache every step, and can read a prefix of the slots.
+    """
 
     keys: tuple[jax.Array, ...]
     values: tuple[jax.Array, ...]
 
     @classmethod
     def zeros(cls, config: Qwen2Config, batch: int, slots: int, dtype=jnp.bfloat16) -> KVCache:
-        shape = (batch, slots, config.num_key_value_heads, config.head_dim)
+        shape = (batch, config.num_key_value_heads, slots, config.head_dim)
         layers = range(config.num_hidden_layers)
         return cls(tuple(jnp.zeros(shape, dtype) for _ in layers), tuple(jnp.zeros(shape, dtype) for _ in layers))
 
     @property
     def slots(self) -> int:
-        return self.keys[0].shape[1]
+        return self.keys[0].shape[2]
 
 
 class RMSNorm(nnx.Module):
@@ -94,32 +98,38 @@ class Attention(nnx.Module):
         return jnp.einsum("bte,ehd->bthd", x, kernel[...].astype(self.dtype)) + bias[...].astype(self.dtype)
 
     def __call__(self, x, positions, key_mask, layer_cache, cache_index):
-        """`key_mask` [batch, keys] marks real (non-pad) keys: the sequence's own, or the cache's slots."""
+        """`key_mask` [batch, keys] marks real (non-pad) keys: the sequence's own, or the cache's first `keys`
+        slots. With a cache, attention reads only those slots, so a decoder that knows how far the cache is
+        filled reads no more of it than that."""
         cfg = self.config
         q = rotary_embedding(self._project(x, self.q_kernel, self.q_bias), positions, cfg.rope_theta)
         k = rotary_embedding(self._project(x, self.k_kernel, self.k_bias), positions, cfg.rope_theta)
         v = self._project(x, self.v_kernel, self.v_bias)
-        length = x.shape[1]
+        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)  # [batch, kv_heads, length, head_dim]
+        batch, length = x.shape[:2]
         if layer_cache is None:
             query_slots = jnp.arange(length)
         else:
             cached_k, cached_v = layer_cache
-            k = jax.lax.dynamic_update_slice(cached_k, k.astype(cached_k.dtype), (0, cache_index, 0, 0))
-            v = jax.lax.dynamic_update_slice(cached_v, v.astype(cached_v.dtype), (0, cache_index, 0, 0))
-            layer_cache = (k, v)
+            cached_k = jax.lax.dynamic_update_slice(cached_k, k.astype(cached_k.dtype), (0, 0, cache_index, 0))
+            cached_v = jax.lax.dynamic_update_slice(cached_v, v.astype(cached_v.dtype), (0, 0, cache_index, 0))
+            layer_cache = (cached_k, cached_v)
+            k, v = cached_k[:, :, : key_mask.shape[1]], cached_v[:, :, : key_mask.shape[1]]
             query_slots = cache_index + jnp.arange(length)
-        key_slots = jnp.arange(k.shape[1])
+        key_slots = jnp.arange(k.shape[2])
         mask = (key_slots[None, :] <= query_slots[:, None])[None] & key_mask[:, None, :].astype(bool)
 
-        batch = x.shape[0]
         q = q.reshape(batch, length, cfg.num_key_value_heads, cfg.num_query_groups, cfg.head_dim)
-        scores = jnp.einsum("btkgd,bskd->bkgts", q, k.astype(self.dtype), preferred_element_type=jnp.float32)
+        scores = jnp.einsum("btkgd,bksd->bkgts", q, k.astype(self.dtype), preferred_element_type=jnp.float32)
         scores = scores * (cfg.head_dim**-0.5)
         scores = jnp.where(mask[:, None, None], scores, _MASKED)
         probs = jax.nn.softmax(scores, axis=-1).astype(self.dtype)
-        out = jnp.einsum("bkgts,bskd->btkgd", probs, v.astype(self.dtype))
-        out = out.reshape(batch, length, cfg.num_attention_heads, cfg.head_dim)
-        return jnp.einsum("bthd,hde->bte", out, self.o_kernel[...].astype(self.dtype)), layer_cache
+        out = jnp.einsum("bkgts,bksd->btkgd", probs, v.astype(self.dtype))
+        # Heads and head_dim flattened into one contraction: a plain matmul against the kernel as stored (XLA
+        # otherwise transposed the kernel to match the attention output's layout, every decode step).
+        out = out.reshape(batch, length, cfg.num_attention_heads * cfg.head_dim)
+        o_kernel = self.o_kernel[...].reshape(-1, cfg.hidden_size).astype(self.dtype)
+        return out @ o_kernel, layer_cache
 
 
 class MLP(nnx.Module):
@@ -205,8 +215,9 @@ class Qwen2ForCausalLM(nnx.Module):
 
         Without a cache, `attention_mask` is [batch, length] (1 = token, 0 = left padding) and positions default
         to the count of real tokens before each one, so left padding does not shift positions.
-        With a cache, the tokens go to slots cache_index.. of the cache, `attention_mask` is [batch, slots]
-        over the whole cache, and `positions` must be given.
+        With a cache, the tokens go to slots cache_index.. of the cache, `attention_mask` is [batch, keys] over
+        the cache's first `keys` slots (at least up to the last token written; attention reads only those),
+        and `positions` must be given.
         """
         batch, length = input_ids.shape
         if cache is None:

@@ -33,12 +33,20 @@ class SamplerConfig:
     prompt_buckets: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096, 8192)
     batch_buckets: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
     max_new_tokens_cap: int = 1024  # static: the KV cache's room for generated tokens
+    # Decoding runs as this many loops, each attending over the cache only as far as it can be filled by the
+    # loop's end: a cache read shrinks from prompt + cap slots to about prompt + cap * (j + 1) / segments.
+    # Each loop compiles the model once more, so more segments trade compile time for decode speed.
+    decode_segments: int = 4
     cache_dtype: str = "bfloat16"
     max_stop_strings: int = 4
     max_stop_bytes: int = 32
     max_eos_ids: int = 4
     pad_id: int = 0
     include_stop_in_text: bool = True
+
+    def __post_init__(self):
+        if not 1 <= self.decode_segments <= self.max_new_tokens_cap:
+            raise ValueError(f"decode_segments must be in [1, max_new_tokens_cap], got {self.decode_segments}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,9 +225,9 @@ class Sampler:
         mesh = self.model.mesh
         if mesh is None or cache.keys[0].shape[0] % (mesh.shape["data"] * mesh.shape["fsdp"]):
             return cache
-        kv_heads = cache.keys[0].shape[2]
+        kv_heads = cache.keys[0].shape[1]
         tensor = "tensor" if kv_heads % mesh.shape["tensor"] == 0 else None
-        sharding = NamedSharding(mesh, PartitionSpec(("data", "fsdp"), None, tensor, None))
+        sharding = NamedSharding(mesh, PartitionSpec(("data", "fsdp"), tensor, None, None))
         return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), cache)
 
     def _finish(self, tokens, eos, table, tail, done):
@@ -235,7 +243,7 @@ class Sampler:
         cache = KVCache.zeros(model.config, prompts, slots, jnp.dtype(cfg.cache_dtype))
         slot_mask = jnp.zeros((prompts, slots), jnp.int32).at[:, :width].set(mask)
         positions = jnp.maximum(jnp.cumsum(mask, axis=-1) - 1, 0)
-        hidden, cache = model.hidden_states(ids, slot_mask, positions, cache=cache, cache_index=0)
+        hidden, cache = model.hidden_states(ids, mask, positions, cache=cache, cache_index=0)
         last_logits = model.logits(hidden[:, -1])  # left padding: the last column is every prompt's last token
 
         # The n samples of a prompt share its prefill: repeat the cache, not the computation.
@@ -260,17 +268,21 @@ class Sampler:
 
     def _decode_impl(self, state, decode_state: _DecodeState, params, eos, table) -> _DecodeState:
         model = nnx.merge(self.graphdef, state)
-        width = decode_state.slot_mask.shape[1] - self.config.max_new_tokens_cap
-        budget = jnp.minimum(params.max_new_tokens, self.config.max_new_tokens_cap)
+        cap = self.config.max_new_tokens_cap
+        width = decode_state.slot_mask.shape[1] - cap
+        budget = jnp.minimum(params.max_new_tokens, cap)
 
-        def running(s: _DecodeState):
-            return (s.step < budget) & ~jnp.all(s.done)
+        def running(s: _DecodeState, read_slots: int):
+            # Feeding token `step` writes slot width + step - 1 and reads slots [0, width + step).
+            return (s.step < budget) & ~jnp.all(s.done) & (width + s.step <= read_slots)
 
-        def advance(s: _DecodeState) -> _DecodeState:
+        def advance(s: _DecodeState, read_slots: int) -> _DecodeState:
             slot = width + s.step - 1  # the slot of the token fed now (the one generated last)
             fed = jax.lax.dynamic_slice_in_dim(s.tokens, s.step - 1, 1, axis=1)
             slot_mask = jax.lax.dynamic_update_slice_in_dim(s.slot_mask, jnp.ones_like(fed), slot, axis=1)
-            hidden, cache = model.hidden_states(fed, slot_mask, s.next_position[:, None], cache=s.cache, cache_index=slot)
+            hidden, cache = model.hidden_states(
+                fed, slot_mask[:, :read_slots], s.next_position[:, None], cache=s.cache, cache_index=slot
+            )
             key, step_key = jax.random.split(s.key)
             token, log_prob = sample_tokens(model.logits(hidden[:, 0]), step_key, params)
             token = jnp.where(s.done, self.config.pad_id, token)
@@ -290,4 +302,15 @@ class Sampler:
                 key=key,
             )
 
-        return jax.lax.while_loop(running, advance, decode_state)
+        for read_slots in _segment_read_slots(width, cap, self.config.decode_segments):
+            decode_state = jax.lax.while_loop(
+                functools.partial(running, read_slots=read_slots),
+                functools.partial(advance, read_slots=read_slots),
+                decode_state,
+            )
+        return decode_state
+
+
+def _segment_read_slots(width: int, cap: int, segments: int) -> list[int]:
+    """The cache slots each decode loop attends over: loop j ends once the cache holds width + cap * (j+1) / segments."""
+    return sorted({width + -(-cap * (j + 1) // segments) for j in range(segments)})
