@@ -24,7 +24,9 @@ from azr_jax.export import export
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 STEPS = 2  # the two-process run stops after step 1 and a second launch resumes it
-FAST = ["--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tokens_cap=16"]
+# Machinery, not learning: the random 0.2M-parameter model compiles and steps much faster than the tiny coder.
+FAST = ["--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tokens_cap=16",
+        f"--config.model.path={REPO / 'assets' / 'tiny-random'}"]
 
 
 def _free_port() -> int:

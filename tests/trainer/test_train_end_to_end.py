@@ -12,7 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = [f"{t}/{r}" for t in ("abduction", "deduction", "induction") for r in ("propose", "solve")]
-FAST = ["--config.rollout.max_response_tokens=24", "--config.sampler.max_new_tokens_cap=24", "--config.checkpoint.every_steps=1"]
+# Machinery, not learning: the random 0.2M-parameter model compiles and steps much faster than the tiny coder.
+FAST = ["--config.rollout.max_response_tokens=24", "--config.sampler.max_new_tokens_cap=24", "--config.checkpoint.every_steps=1",
+        f"--config.model.path={REPO / 'assets' / 'tiny-random'}"]
 
 
 def train_command(workdir: Path, steps: int) -> list[str]:
