@@ -1,14 +1,18 @@
-"""Test cases for whole programs, run inside a jailed `script` job (LiveCodeBench's two kinds of tests).
+"""Test cases for whole programs, run inside a jailed `script` job.
 
 `stdin_tests`: the program reads standard input and writes standard output; `call_tests`: a method of its
-class `Solution` is called with JSON arguments. Each case has its own wall clock (an interval timer) and the
-first failing case ends the script with an AssertionError, as LiveCodeBench's own harness stops. Output
-comparison follows LiveCodeBench: line by line after stripping, tokens that both read as decimals compare by
-value. Imported only by script jobs in the jail, never by the host; stdlib-only.
+class `Solution` is called with JSON arguments (LiveCodeBench's two kinds). `differential_tests`: the
+function is called on each input and must return what a reference solution returns (evalplus' release files,
+which list inputs rather than a test). Each case has its own wall clock (an interval timer) and the first
+failing case ends the script with an AssertionError, as both benchmarks' harnesses stop. LiveCodeBench output
+is compared line by line after stripping, tokens that both read as decimals by value; evalplus values exactly,
+floats within `atol` (1e-6 when the expected value is float and atol is 0) plus a relative 1e-7.
+Imported only by script jobs in the jail, never by the host; stdlib-only.
 """
 
 from __future__ import annotations
 
+import copy
 import decimal
 import io
 import json
@@ -39,6 +43,49 @@ def call_tests(source: str, method: str, cases: Sequence[tuple[str, str]], case_
         args = [json.loads(line) for line in arguments.split("\n") if line.strip()]
         got = _plain(_timed(lambda: bound(*args), case_timeout_s))
         assert got == json.loads(expected), f"test {index}: wrong output"
+
+
+def differential_tests(
+    reference: str, source: str, entry_point: str, inputs: Sequence[list], atol: float, case_timeout_s: float
+) -> None:
+    """`entry_point` of `source` must match that of `reference` on every argument list of `inputs`."""
+    functions = []
+    for text, name in ((reference, "<reference>"), (source, "<solution>")):
+        namespace: dict[str, Any] = {"__name__": "__main__"}
+        exec(compile(text, name, "exec"), namespace)  # noqa: S102 - a jailed script job
+        functions.append(namespace[entry_point])
+    expected_of, solution = functions
+    for index, arguments in enumerate(inputs):
+        expected = expected_of(*copy.deepcopy(arguments))  # each call gets its own copy: functions mutate
+        got = _timed(lambda: solution(*copy.deepcopy(arguments)), case_timeout_s)
+        if entry_point == "find_zero":  # HumanEval/32 accepts any root: evalplus checks the polynomial there
+            assert abs(expected_of.__globals__["poly"](arguments[0], got)) <= (atol or 1e-6), f"test {index}: not a root"
+            continue
+        assert same_value(got, expected, atol), f"test {index}: wrong output"
+
+
+def same_value(got: Any, expected: Any, atol: float) -> bool:
+    try:
+        if got == expected:
+            return True
+    except Exception:  # noqa: BLE001 - a value whose comparison raises matches nothing
+        return False
+    tolerance = atol or (1e-6 if _is_floats(expected) else 0.0)
+    if not tolerance or type(got) is not type(expected):
+        return False
+    pairs = list(zip(got, expected)) if isinstance(expected, (list, tuple)) else [(got, expected)]
+    if isinstance(expected, (list, tuple)) and len(got) != len(expected):
+        return False
+    try:
+        return all(abs(a - b) <= tolerance + 1e-7 * abs(b) for a, b in pairs)
+    except TypeError:
+        return False
+
+
+def _is_floats(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, float) for v in value)
 
 
 def same_output(got: str, expected: str) -> bool:

@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=EvalConfig.max_new_tokens)
     parser.add_argument("--prompts-per-call", type=int, default=EvalConfig.prompts_per_call)
     parser.add_argument("--timeout", type=float, default=EvalConfig.timeout_s, help="seconds per test script")
-    parser.add_argument("--lcb-test-timeout", type=float, default=EvalConfig.lcb_test_timeout_s, help="seconds per LiveCodeBench test case")
+    parser.add_argument("--case-timeout", type=float, default=EvalConfig.case_timeout_s, help="seconds per test case (LiveCodeBench cases, evalplus inputs)")
     parser.add_argument("--memory-mb", type=int, default=EvalConfig.memory_mb, help="address space of one test script")
     parser.add_argument("--workers", type=int, default=0, help="sandbox workers (0: one per core)")
     parser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16")
@@ -58,7 +58,7 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         benchmarks=tuple(b.strip() for b in args.benchmarks.split(",") if b.strip()), data_dir=args.data_dir,
         limit=args.limit, lcb_since=args.lcb_since, lcb_until=args.lcb_until, template=args.template, n=args.n, temperature=args.temperature, top_p=args.top_p,
         ks=tuple(int(k) for k in args.k.split(",")), max_new_tokens=args.max_new_tokens,
-        prompts_per_call=args.prompts_per_call, timeout_s=args.timeout, lcb_test_timeout_s=args.lcb_test_timeout,
+        prompts_per_call=args.prompts_per_call, timeout_s=args.timeout, case_timeout_s=args.case_timeout,
         memory_mb=args.memory_mb, seed=args.seed,
     )  # fmt: skip
 

@@ -5,8 +5,10 @@ found, in this order, at the path given on the command line (`--file NAME=PATH`)
 (e.g. AZR_EVAL_HUMANEVAL_PLUS), or as `<data_dir>/<name>.jsonl` where data_dir is the config's or
 `$AZR_EVAL_DATA`. Formats:
 
-- evalplus (humaneval_plus, mbpp_plus): the released HumanEvalPlus / MbppPlus JSONL (task_id, prompt,
-  entry_point, canonical_solution or code, test); `test` is the self-contained check evalplus ships.
+- evalplus (humaneval_plus, mbpp_plus): HumanEvalPlus / MbppPlus JSONL (task_id, prompt, entry_point,
+  canonical_solution or code) with either `test` (the self-contained check of the Hugging Face export) or
+  `base_input` + `plus_input` (+ `atol`; the GitHub release files): then a solution must return what the
+  canonical solution returns on every input.
 - LiveCodeBench (lcb): code-generation JSONL (question_id, question_content, starter_code,
   public_test_cases, private_test_cases, metadata); private tests may be the release's compressed form.
 - math (aime24, aime25, amc23, math500, minerva, olympiadbench): one object per line with the problem
@@ -45,6 +47,8 @@ class CodeProblem:
     prompt_code: str = ""  # humaneval: the signature and docstring a completion continues
     test: str = ""  # humaneval / mbpp: the benchmark's test source
     tests: tuple[tuple[str, str], ...] = ()  # lcb: (input, expected output) pairs
+    inputs: str = ""  # evalplus without `test`: JSON list of argument lists, compared with canonical_solution's
+    atol: float = 0.0
     starter_code: str = ""
     canonical_solution: str = ""  # a full program that passes (humaneval: prompt + canonical body)
     date: str = ""  # lcb: the contest date (ISO), for picking a release's window
@@ -88,22 +92,31 @@ def load_evalplus(name: str, path: Path | None) -> list[CodeProblem]:
     """HumanEval+ or MBPP+ in evalplus' released JSONL format."""
     problems = []
     for row in read_jsonl(path):
-        _require(row, ("task_id", "prompt", "entry_point", "test"), path)
+        _require(row, ("task_id", "prompt", "entry_point"), path)
+        if "test" not in row:
+            _require(row, ("base_input", "plus_input"), path)
         if str(row["task_id"]).startswith("HumanEval"):
-            problems.append(_humaneval_style(name, row, row["prompt"] + row.get("canonical_solution", "")))
+            problem = _humaneval_style(name, row, row["prompt"] + row.get("canonical_solution", ""))
         else:
-            solution = row.get("code") or row.get("canonical_solution", "")
-            problems.append(CodeProblem(
+            problem = CodeProblem(
                 benchmark=name, task_id=str(row["task_id"]), style="mbpp", question=row["prompt"].strip(),
-                entry_point=row["entry_point"], test=row["test"], canonical_solution=solution,
-            ))  # fmt: skip
+                entry_point=row["entry_point"], test=row.get("test", ""),
+                canonical_solution=row.get("code") or row.get("canonical_solution", ""),
+            )  # fmt: skip
+        if "test" not in row:
+            if not problem.canonical_solution:
+                raise ValueError(f"{path}: {row['task_id']} has neither a test nor a canonical solution to compare with")
+            inputs = json.dumps(list(row["base_input"]) + list(row["plus_input"]))
+            problem = dataclasses.replace(problem, inputs=inputs, atol=float(row.get("atol") or 0.0))
+        problems.append(problem)
     return problems
 
 
 def _humaneval_style(name: str, row: dict, canonical: str) -> CodeProblem:
     return CodeProblem(
         benchmark=name, task_id=str(row["task_id"]), style="humaneval", question=row["prompt"],
-        entry_point=row["entry_point"], prompt_code=row["prompt"], test=row["test"], canonical_solution=canonical,
+        entry_point=row["entry_point"], prompt_code=row["prompt"], test=row.get("test", ""),
+        canonical_solution=canonical,
     )  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """Code benchmarks: a completion -> a program -> a test script -> a verdict from the sandbox.
 
 Everything here builds source text; the scripts run only in the jailed workers (`Executor.run_scripts`),
-each with its own wall clock. LiveCodeBench scripts call sandbox.program_tests in the jail, which also
-times every test case and stops at the first failing one, as LiveCodeBench's own harness does.
+each with its own wall clock. LiveCodeBench scripts, and evalplus problems given as inputs, call
+sandbox.program_tests in the jail, which also times every test case and stops at the first failing one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from azr_jax.eval.benchmarks import CodeProblem
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
-TEST_TIMEOUT_ERROR = "TestCaseTimeout"  # error_type of a LiveCodeBench case past its own limit (sandbox.program_tests)
+TEST_TIMEOUT_ERROR = "TestCaseTimeout"  # error_type of a test case past its own limit (sandbox.program_tests)
 
 
 def extract_code(response: str) -> str:
@@ -58,6 +58,15 @@ def defines_function(program: str, name: str) -> bool:
 
 def test_script(problem: CodeProblem, program: str, test_timeout_s: float) -> str:
     """The script that passes exactly when `program` passes the problem's tests."""
+    if problem.inputs:
+        call = (
+            f"differential_tests(reference, source, {problem.entry_point!r}, json.loads({problem.inputs!r}), "
+            f"{problem.atol!r}, {float(test_timeout_s)!r})"
+        )
+        return (
+            "import json\nfrom sandbox.program_tests import differential_tests\n"
+            f"reference = {problem.canonical_solution!r}\nsource = {program!r}\n{call}\n"
+        )
     if problem.style in ("humaneval", "mbpp"):
         script = f"{program}\n\n{problem.test}\n"
         calls_check = re.search(rf"^check\(\s*{re.escape(problem.entry_point)}\s*\)", problem.test, re.MULTILINE)
@@ -102,6 +111,7 @@ def check_programs(
 
 
 def _script_timeout(problem: CodeProblem, timeout_s: float, test_timeout_s: float) -> float:
+    """A whole script's wall clock: the per-case timers stop a slow case first; this stops the rest."""
     if problem.style in ("lcb_stdin", "lcb_functional"):
         return max(timeout_s, test_timeout_s * len(problem.tests) + 1.0)
     return timeout_s

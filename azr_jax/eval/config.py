@@ -27,8 +27,10 @@ class EvalConfig:
     ks: tuple[int, ...] = (1,)  # pass@k reported for each k <= n (unbiased estimator)
     max_new_tokens: int = 1024
     prompts_per_call: int = 16  # prompts per sampler call (device memory for the KV cache)
-    timeout_s: float = 10.0  # wall clock of one test script (a LiveCodeBench test: `lcb_test_timeout_s`)
-    lcb_test_timeout_s: float = 6.0  # one LiveCodeBench test case, inside the problem's script
+    timeout_s: float = 10.0  # wall clock of one test script: one problem's tests, or one math answer check
+    # One test case inside its problem's script (LiveCodeBench cases, evalplus inputs): its own timer. A
+    # LiveCodeBench script gets case_timeout_s per case (+1 s) in all when that exceeds timeout_s.
+    case_timeout_s: float = 6.0
     memory_mb: int = 1024  # address space of one test script
     seed: int = 0
     every_steps: int = 0  # trainer only: evaluate every this many steps (0: never)
@@ -45,7 +47,7 @@ class EvalConfig:
             "max_new_tokens": self.max_new_tokens >= 1,
             "prompts_per_call": self.prompts_per_call >= 1,
             "timeout_s": self.timeout_s > 0,
-            "lcb_test_timeout_s": self.lcb_test_timeout_s > 0,
+            "case_timeout_s": self.case_timeout_s > 0,
             "memory_mb": self.memory_mb >= 64,
             "every_steps": self.every_steps >= 0,
         }

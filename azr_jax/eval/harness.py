@@ -88,7 +88,7 @@ def _check(chunk: list[tuple[Problem, dict]], executor: Executor, config: EvalCo
         ]  # fmt: skip
     problems: list[CodeProblem] = [p for p, _ in chunk]  # type: ignore[misc]
     programs = [_program(p, s) for p, s in chunk]
-    verdicts = code_check.check_programs(executor, problems, programs, config.timeout_s, config.lcb_test_timeout_s)
+    verdicts = code_check.check_programs(executor, problems, programs, config.timeout_s, config.case_timeout_s)
     return [
         {"benchmark": p.benchmark, "task_id": p.task_id, "completion": s.get("completion"), "program": program, **v}
         for (p, s), program, v in zip(chunk, programs, verdicts)

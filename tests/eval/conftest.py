@@ -28,7 +28,7 @@ def no_benchmark_locations_from_the_environment(monkeypatch):
 
 @pytest.fixture(scope="session")
 def eval_config():
-    return EvalConfig(timeout_s=TIMEOUT_S, lcb_test_timeout_s=1.0)
+    return EvalConfig(timeout_s=TIMEOUT_S, case_timeout_s=1.0)
 
 
 @pytest.fixture(scope="session")

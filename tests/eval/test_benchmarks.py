@@ -15,7 +15,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def check(executor, config, problems, programs):
-    return [r["verdict"] for r in check_programs(executor, problems, programs, config.timeout_s, config.lcb_test_timeout_s)]
+    return [r["verdict"] for r in check_programs(executor, problems, programs, config.timeout_s, config.case_timeout_s)]
 
 
 def test_files_are_found_by_flag_then_environment_then_data_dir(tmp_path, monkeypatch):
@@ -142,3 +142,31 @@ def test_livecodebench_problems_can_be_picked_by_contest_date():
     assert ids(("2024-09-01", "2024-10-02")) == ["abc001_a", "abc001_b", "3000"]
     with pytest.raises(ValueError, match="no problems dated 2025-01-01"):
         ids(("2025-01-01", ""))
+
+
+def test_evalplus_release_files_compare_each_input_with_the_canonical_solution(eval_executor, eval_config):
+    problems = load_benchmark("humaneval_plus", {"humaneval_plus": str(FIXTURES / "humaneval_plus_release.jsonl")})
+    mean, vowels, find_zero = problems
+    assert json.loads(mean.inputs) == [[[1.0, 2.0]], [[5.0]], [[0.1, 0.2, 0.3]], [[-1.0, 1.0]], [[1e-7, 3e-7]]]
+    assert mean.test == "" and find_zero.atol == 1e-6
+    newton = (
+        "    x = 10.0\n    for _ in range(100):\n"
+        "        slope = sum(i * c * x ** (i - 1) for i, c in enumerate(xs) if i)\n"
+        "        x -= poly(xs, x) / slope\n    return x\n"
+    )  # fmt: skip
+    cases = [
+        (mean, "    return sum(values) / len(values)\n", "pass"),
+        (mean, "    import math\n    return math.fsum(values) / len(values)\n", "pass"),  # 0.2 vs 0.20000000000000004
+        (mean, "    return sum(values) / len(values) + 1e-3\n", "fail"),  # beyond 1e-6
+        (mean, "    return [sum(values) / len(values)]\n", "fail"),  # another type
+        (vowels, "    return sum(ch in 'aeiouAEIOU' for ch in text)\n", "pass"),
+        (vowels, "    return sum(ch in 'aeiou' for ch in text)\n", "fail"),
+        (vowels, "    while True:\n        pass\n", "timeout"),
+        (find_zero, newton, "pass"),  # other roots than the canonical bisection's: any root is right
+        (find_zero, "    return 0.5\n", "fail"),
+    ]
+    programs = [problem.prompt_code + body for problem, body, _ in cases]
+    assert check(eval_executor, eval_config, [p for p, _, _ in cases], programs) == [v for _, _, v in cases]
+    # The solution must not see (or spoil) the reference's inputs: each call gets its own copy.
+    mutating = vowels.prompt_code + "    text = text.lower()\n    return sum(ch in 'aeiou' for ch in text)\n"
+    assert check(eval_executor, eval_config, [vowels], [mutating]) == ["pass"]

@@ -15,7 +15,7 @@ def problems():
 
 
 def check(executor, config, problems, programs):
-    return check_programs(executor, problems, programs, config.timeout_s, config.lcb_test_timeout_s)
+    return check_programs(executor, problems, programs, config.timeout_s, config.case_timeout_s)
 
 
 def test_the_package_ships_the_164_problems(problems):
