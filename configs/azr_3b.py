@@ -36,6 +36,8 @@ def get_config():
     config.selfplay.rewards.n_solver_rollouts = 8
     config.selfplay.seeding.target_size = 256
     config.parallel.fsdp = -1
+    # Proposals may import installed packages (numpy, sympy), as under the public executor (docs/deviations.md #16).
+    config.sandbox.site_packages = True
     config.checkpoint.every_steps = 25
     config.checkpoint.keep = 3
     return config

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
+import sysconfig
 from typing import Literal
 
 from sandbox.policy import DEFAULT_POLICY, Policy
@@ -30,6 +32,9 @@ class SandboxConfig:
     policy: Policy = DEFAULT_POLICY
     allow_helpers: bool = False  # the paper's Qwen runs reject top-level definitions besides `f`
     python_paths: tuple[str, ...] = ()  # extra read-only import paths in the jail (e.g. a site-packages)
+    # Also bind the running interpreter's site-packages, so programs may import what is installed (numpy,
+    # sympy), as programs could under the public AZR executor; the policy still checks every import.
+    site_packages: bool = False
     # Modules each worker imports once at start, so forked jobs find them loaded (e.g. math_verify for the
     # evaluation's answer checks); importing grants nothing: the policy still checks each program's imports.
     preload_modules: tuple[str, ...] = ()
@@ -62,8 +67,36 @@ class SandboxConfig:
         for path in self.python_paths:
             if not os.path.isabs(path):
                 raise ValueError(f"SandboxConfig.python_paths: {path!r} is not an absolute path")
+        for path in self.import_paths:
+            if problem := _unreadable_by_workers(path):
+                field = "python_paths" if path in self.python_paths else "site_packages"
+                raise ValueError(f"SandboxConfig.{field}: {path} {problem}")
         return self
+
+    @property
+    def import_paths(self) -> tuple[str, ...]:
+        """The extra import paths bound read-only into every worker."""
+        site = (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]) if self.site_packages else ()
+        return tuple(dict.fromkeys((*self.python_paths, *site)))
 
     @property
     def worker_count(self) -> int:
         return max(2, self.workers or os.cpu_count() or 1)
+
+
+def _unreadable_by_workers(path: str) -> str | None:
+    """Why workers could not import from `path`, or None. Started as root, they run as an unprivileged uid
+    of their own, so every directory on the way must be searchable by others and the path itself readable."""
+    if not os.path.isdir(path):
+        return "is not a directory"
+    if os.geteuid() != 0:
+        return None
+    needed = {path: stat.S_IROTH | stat.S_IXOTH}
+    parent = os.path.dirname(path)
+    while parent != os.path.dirname(parent):
+        needed[parent] = stat.S_IXOTH
+        parent = os.path.dirname(parent)
+    for directory, bits in needed.items():
+        if os.stat(directory).st_mode & bits != bits:
+            return f"is not readable by the sandbox's unprivileged worker uid: {directory} lacks o+rx (chmod o+rx {directory})"
+    return None

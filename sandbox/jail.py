@@ -122,7 +122,7 @@ class NsjailBackend:
         argv += ["--bindmount_ro", f"{self.python_root}:{JAIL_PYTHON}"]
         argv += ["--bindmount_ro", f"{PACKAGE_DIR}:{JAIL_PACKAGE_ROOT}/sandbox", "--bindmount_ro", "/dev/null"]
         extra = []
-        for i, path in enumerate(c.python_paths):
+        for i, path in enumerate(c.import_paths):
             argv += ["--bindmount_ro", f"{path}:{JAIL_EXTRA_PATHS}/{i}"]
             extra.append(f"{JAIL_EXTRA_PATHS}/{i}")
         argv += ["--mount", f"none:/tmp:tmpfs:size={c.tmpfs_mb * 2**20}", "--cwd", "/tmp"]
@@ -156,7 +156,7 @@ class ProcessBackend:
         if os.geteuid() == 0:
             os.chown(workdir, uid, uid)
         python = str(self.python_root / "bin" / PYTHON_VERSION)
-        boot = worker_boot(str(PACKAGE_DIR.parent), list(c.python_paths))
+        boot = worker_boot(str(PACKAGE_DIR.parent), list(c.import_paths))
         harden = {"uid": uid, "limits": worker_settings(c)["limits"]}
         return Launch((python, "-S", "-B", "-c", boot), env=_jail_env(index), cwd=workdir, harden=harden)
 

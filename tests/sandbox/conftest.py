@@ -2,7 +2,6 @@
 
 import os
 import sys
-import sysconfig
 
 import pytest
 
@@ -32,8 +31,7 @@ def raw_executor():
 @pytest.fixture(scope="session")
 def seed_executor():
     """Seed programs import numpy/sympy now and then: the test venv's packages are bound read-only."""
-    paths = tuple(dict.fromkeys(p for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])))
-    with Executor(SandboxConfig(allow_helpers=True, python_paths=paths, timeout_s=10.0)) as ex:
+    with Executor(SandboxConfig(allow_helpers=True, site_packages=True, timeout_s=10.0)) as ex:
         yield ex
 
 

@@ -1,5 +1,7 @@
 """Ordinary programs through the jailed pool: statuses, ordering, checkers, determinism detection."""
 
+import os
+
 import pytest
 
 from sandbox import SandboxConfig, Status
@@ -135,6 +137,23 @@ def test_helpers_are_refused_by_default_and_allowed_on_request(executor, raw_exe
 def test_bad_config_names_the_field(field, value):
     with pytest.raises(ValueError, match=f"SandboxConfig.{field}"):
         Config(**{field: value}).validated()
+
+
+def test_site_packages_are_importable_only_when_asked_for(executor, seed_executor):
+    program = "import numpy\ndef f(a):\n    return int(numpy.sum(numpy.arange(a)))"
+    assert executor.validate([(program, "5")])[0].status is not Status.OK  # no numpy in the jail by default
+    assert seed_executor.validate([(program, "5")])[0].output == "10"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="workers switch to an unprivileged uid only when started as root")
+def test_an_import_path_the_workers_cannot_read_is_named(tmp_path):
+    private = tmp_path / "private"
+    (private / "lib").mkdir(parents=True)
+    private.chmod(0o700)
+    with pytest.raises(ValueError, match=f"SandboxConfig.python_paths: {private / 'lib'} .*chmod o\\+rx {private}"):
+        Config(python_paths=(str(private / "lib"),)).validated()
+    with pytest.raises(ValueError, match="SandboxConfig.python_paths: .* is not a directory"):
+        Config(python_paths=(str(tmp_path / "missing"),)).validated()
 
 
 def test_config_has_a_worker_per_core_and_at_least_two():
