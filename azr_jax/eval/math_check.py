@@ -1,6 +1,7 @@
 """Math benchmarks: the final answer of a response, and its equivalence with the gold answer.
 
-The answer is the content of the last `\\boxed{...}` (or `\\fbox{...}`), else of the last <answer> tag.
+The answer is in the reply (the last <answer> tag): its last `\\boxed{...}` (or `\\fbox{...}`), else its text;
+without a reply, the last box of the response.
 Equivalence is `math-verify`'s (`verify(parse(gold), parse(answer))`: fractions, roots, intervals, sets,
 units and thousands separators are understood). math-verify parses with sympy, whose expression parser
 evaluates text, so the check runs in the jailed workers, never in this process; the workers import
@@ -36,15 +37,14 @@ def last_boxed(text: str) -> str | None:
 
 
 def extract_answer(response: str) -> str | None:
-    """The final answer of a response: the last \\boxed{} anywhere, else the last <answer>...</answer>."""
-    boxed = last_boxed(response)
-    if boxed is not None:
-        return boxed
+    """The final answer of a response. The reply (the last <answer>...</answer>) decides when there is one:
+    its last \\boxed{}, else its whole text; without a reply, the last \\boxed{} of the response."""
     tags = _ANSWER_TAG.findall(response)
-    if tags:
-        answer = tags[-1].strip()
-        return answer.strip("$").strip() if answer else None
-    return None
+    if not tags:
+        return last_boxed(response)
+    boxed = last_boxed(tags[-1])
+    answer = (boxed if boxed is not None else tags[-1]).strip().strip("$").strip()
+    return answer or None
 
 
 def equivalence_script(gold: str, answer: str) -> str:

@@ -11,13 +11,17 @@ EXTRACTION = [
     ("\\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),  # escaped braces do not close the box
     ("$\\boxed{x^{2}+1}$ done", "x^{2}+1"),
     ("\\fbox{7}", "7"),
-    ("<think>maybe 3</think> <answer>5</answer>", "5"),  # no box: the answer tag
+    ("<think>maybe 3</think> <answer>5</answer>", "5"),  # the reply's text when it has no box
     ("<answer>$18$</answer>", "18"),  # math delimiters around a tagged answer are dropped
-    ("<answer>\\boxed{9}</answer> and later <answer>8</answer>", "9"),  # a box anywhere beats a tag
+    ("<answer>The answer is \\boxed{7}.</answer>", "7"),  # the reply's box
+    ("<think>\\boxed{3}</think> <answer>4</answer>", "4"),  # the reply beats a box in the reasoning
+    ("<answer>\\boxed{9}</answer> and later <answer>8</answer>", "8"),  # the last reply
     ("<answer>1</answer><answer>2</answer>", "2"),
+    ("<think>so \\boxed{6}</think> <answer>\\boxed{", "6"),  # a cut-off reply is no reply: the last box
     ("the answer is 12", None),  # neither a box nor a tag
     ("\\boxed{unclosed", None),
     ("<answer></answer>", None),
+    ("<answer>$ $</answer>", None),
 ]
 
 
