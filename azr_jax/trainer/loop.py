@@ -30,6 +30,7 @@ from sandbox.executor import Executor
 from tqdm import tqdm
 
 from azr_jax.checkpoint import Checkpointer
+from azr_jax.config import ConfigError
 from azr_jax.eval.periodic import PeriodicEval
 from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.models.hf_io import copy_tokenizer_files, resolve_model_folder
@@ -46,10 +47,16 @@ from azr_jax.trainer.sequences import pack_sequences
 
 log = logging.getLogger(__name__)
 
+
 def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[str, float]:
     """Runs (or resumes) the configured training; returns the last step's metrics."""
-    config = load_run_config(config_dict)
+    if "://" in str(workdir):
+        raise ConfigError(
+            f"workdir {workdir}: metrics, buffers and model/ are written with local file APIs; mount the bucket "
+            "(e.g. gcsfuse) or use a shared filesystem and pass its path (docs/running.md)"
+        )
     workdir = Path(workdir)
+    config = load_run_config(config_dict)
     initialize(config.parallel)
     primary = is_primary()
     folder = resolve_model_folder(config.model.path)

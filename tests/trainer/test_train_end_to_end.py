@@ -84,3 +84,12 @@ def test_a_bad_config_field_is_named(tmp_path):
         train_command(tmp_path, 1) + ["--config.rollout.batch_size=-3"], capture_output=True, text=True, timeout=300, cwd=REPO
     )
     assert done.returncode != 0 and "batch_size" in done.stderr
+
+
+def test_a_bucket_workdir_is_refused_naming_it():
+    from azr_jax.config import ConfigError
+    from azr_jax.trainer.loop import train
+    from azr_jax.trainer.run_config import default_run_config
+
+    with pytest.raises(ConfigError, match="workdir gs://bucket/run: .*mount the bucket"):
+        train(default_run_config(), "gs://bucket/run")
