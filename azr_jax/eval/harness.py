@@ -8,7 +8,6 @@ Results keep the input order of the problems and of their samples.
 from __future__ import annotations
 
 import dataclasses
-import sysconfig
 from typing import Mapping, Sequence
 
 from sandbox import Executor, SandboxConfig
@@ -39,9 +38,8 @@ def load_problems(config: EvalConfig, files: Mapping[str, str] | None = None) ->
 def eval_sandbox_config(config: EvalConfig, workers: int = 0) -> SandboxConfig:
     """The jail for benchmark tests: the venv's packages readable (numpy for evalplus' tests, math_verify for
     answers, preloaded), the eval's memory limit, and room for LiveCodeBench's stdin files."""
-    paths = tuple(dict.fromkeys((sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])))
     return SandboxConfig(
-        workers=workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb, python_paths=paths,
+        workers=workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb, site_packages=True,
         preload_modules=math_check.PRELOAD, file_size_mb=64, tmpfs_mb=128,
     )  # fmt: skip
 
