@@ -57,6 +57,8 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
         )
     workdir = Path(workdir)
     config = load_run_config(config_dict)
+    if config.trainer.compilation_cache and not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", str(workdir / "compile_cache"))
     initialize(config.parallel)
     primary = is_primary()
     folder = resolve_model_folder(config.model.path)

@@ -56,6 +56,9 @@ class TrainerConfig:
     text_samples: int = 2  # proposals and solutions per group printed to the text log each step
     tensorboard: bool = True
     wandb_project: str | None = None
+    # Compiled programs are kept in <workdir>/compile_cache (or $JAX_COMPILATION_CACHE_DIR when set), so a
+    # resumed run loads them instead of compiling again.
+    compilation_cache: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

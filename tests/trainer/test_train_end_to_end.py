@@ -49,6 +49,7 @@ def test_a_run_writes_metrics_for_all_six_groups_and_checkpoints(full_run):
     assert checkpoints[-1] == 3 and len(checkpoints) <= 2  # keep = 2
     assert (full_run / "model" / "config.json").is_file() and (full_run / "model" / "tokenizer.json").is_file()
     assert (full_run / "tensorboard").is_dir() and "reward" in (full_run / "samples.txt").read_text()
+    assert any((full_run / "compile_cache").iterdir())  # a resumed run loads its programs from here
 
 
 def test_a_run_killed_mid_step_resumes_at_its_checkpoint_and_continues_identically(full_run, tmp_path):
