@@ -74,6 +74,50 @@ def plot(runs: dict[tuple[str, int], list[dict]], keys: list[tuple[str, str]], t
     plt.close(fig)
 
 
+def plot_heldout(before: dict, after: dict[str, dict], estimators: list[str], seeds: list[int], path: Path) -> None:
+    """Held-out solver accuracy per task type: before self-play, and after it per estimator (mean, min-max bar)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    width = 0.8 / (1 + len(estimators))
+    x = np.arange(len(TYPES))
+    ax.bar(x, [before[f"{t}/accuracy"] for t in TYPES], width, label="before (pretrained)", color="tab:gray")
+    for k, estimator in enumerate(estimators, start=1):
+        values = np.array([[after[f"{estimator}-seed{s}"][f"{t}/accuracy"] for s in seeds] for t in TYPES])
+        mean = values.mean(axis=1)
+        ax.bar(x + k * width, mean, width, yerr=[mean - values.min(axis=1), values.max(axis=1) - mean], capsize=3,
+               label=f"after, {estimator} ({len(seeds)} seeds)")  # fmt: skip
+    ax.set_xticks(x + width * len(estimators) / 2, TYPES)
+    ax.set_ylabel("held-out accuracy (greedy)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_pretraining(log_file: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([r["step"] for r in records], [r["loss"] for r in records])
+    ax.set_yscale("log")
+    ax.set_xlabel("pretraining step")
+    ax.set_ylabel("response-token loss (nats)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
@@ -119,6 +163,8 @@ def main():
          "Learnable proposals", out / "learnability.png")  # fmt: skip
     plot(runs, [(f"{t}/solve/accuracy", f"{t}: solver accuracy (self-play batch)") for t in TYPES],
          "Solver accuracy on the tasks self-play proposes", out / "solver_accuracy.png")  # fmt: skip
+    plot_heldout(results["before"], after, args.estimators, args.seeds, out / "heldout_accuracy.png")
+    plot_pretraining(Path(args.model) / "pretrain_log.jsonl", out / "pretrain_loss.png")
     print(json.dumps(results["summary"], indent=2))
 
 
