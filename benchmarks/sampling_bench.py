@@ -30,9 +30,10 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def bench_ours(model, prompts, new_tokens: int, cache_dtype: str) -> dict:
+def bench_ours(model, prompts, new_tokens: int, cache_dtype: str, decode_segments: int) -> dict:
     sampler = Sampler(model, config=SamplerConfig(
         prompt_buckets=(len(prompts[0]),), batch_buckets=(len(prompts),), max_new_tokens_cap=new_tokens, cache_dtype=cache_dtype,
+        decode_segments=decode_segments,
     ))  # fmt: skip
 
     def run(n):
@@ -79,6 +80,7 @@ def main():
     parser.add_argument("--prompt-len", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--decode-segments", type=int, default=SamplerConfig.decode_segments)
     parser.add_argument("--skip-transformers", action="store_true")
     parser.add_argument("--roofline-gbps", type=float, default=None, help="measured copy bandwidth of the device")
     args = parser.parse_args()
@@ -87,7 +89,8 @@ def main():
     model = nnx.jit(lambda: Qwen2ForCausalLM(config, dtype=dtype, param_dtype=dtype, rngs=nnx.Rngs(0)))()
     param_bytes = sum(v.get_value().nbytes for _, v in nnx.to_flat_state(nnx.state(model, nnx.Param)))
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}")
-    print(f"{args.preset}, {args.dtype}, prompt {args.prompt_len}, {args.new_tokens} new tokens, greedy, EOS ignored")
+    print(f"{args.preset}, {args.dtype}, prompt {args.prompt_len}, {args.new_tokens} new tokens, greedy, EOS ignored, "
+          f"{args.decode_segments} decode segments")
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_transformers:
             model.save_pretrained(folder)
@@ -96,7 +99,7 @@ def main():
             rng = np.random.default_rng(batch)
             prompts = rng.integers(0, config.vocab_size, (batch, args.prompt_len)).tolist()
             decoded = batch * (args.new_tokens - 1)
-            ours = bench_ours(model, prompts, args.new_tokens, args.dtype)
+            ours = bench_ours(model, prompts, args.new_tokens, args.dtype, args.decode_segments)
             row = {
                 "batch": batch,
                 "ours_prefill_tok_s": batch * args.prompt_len / ours["prefill_s"],
@@ -117,6 +120,7 @@ def main():
                 row["hf_prefill_tok_s"] = batch * args.prompt_len / theirs["prefill_s"]
                 row["hf_decode_tok_s"] = decoded / (theirs["total_s"] - theirs["prefill_s"])
                 row["hf_total_tok_s"] = batch * args.new_tokens / theirs["total_s"]
+                row["speedup_decode"] = row["ours_decode_tok_s"] / row["hf_decode_tok_s"]
                 row["speedup_total"] = row["ours_total_tok_s"] / row["hf_total_tok_s"]
                 row["same_greedy_tokens"] = float((ours["tokens"] == theirs["tokens"]).mean())
             rows.append(row)
