@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import logging
 import sys
@@ -38,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lcb-since", default="", help="LiveCodeBench problems dated on or after (ISO date)")
     parser.add_argument("--lcb-until", default="", help="LiveCodeBench problems dated before (ISO date)")
     parser.add_argument("--template", choices=("base", "chat"), default="base", help="AZR base template or the tokenizer's chat template")
-    parser.add_argument("-n", type=int, default=1, help="samples per problem")
+    parser.add_argument("-n", type=int, default=1, help="samples per problem (with --samples: as many as the file has)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--k", default="1", help="comma-separated k of pass@k (each <= n)")
@@ -54,10 +55,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
+    ks = tuple(int(k) for k in args.k.split(","))
+    # With --samples, n is the file's number of samples per problem (set once it is read).
+    n = max(ks) if args.samples else args.n
     return EvalConfig(
         benchmarks=tuple(b.strip() for b in args.benchmarks.split(",") if b.strip()), data_dir=args.data_dir,
-        limit=args.limit, lcb_since=args.lcb_since, lcb_until=args.lcb_until, template=args.template, n=args.n, temperature=args.temperature, top_p=args.top_p,
-        ks=tuple(int(k) for k in args.k.split(",")), max_new_tokens=args.max_new_tokens,
+        limit=args.limit, lcb_since=args.lcb_since, lcb_until=args.lcb_until, template=args.template, n=n, temperature=args.temperature, top_p=args.top_p,
+        ks=ks, max_new_tokens=args.max_new_tokens,
         prompts_per_call=args.prompts_per_call, timeout_s=args.timeout, case_timeout_s=args.case_timeout,
         memory_mb=args.memory_mb, seed=args.seed,
     )  # fmt: skip
@@ -104,6 +108,11 @@ def main(argv: list[str] | None = None) -> None:
         files = _files(args.file)
         problems = load_problems(config, files)
         samples = read_samples(args.samples, problems) if args.samples else None
+        if samples is not None:
+            counts = {len(rows) for per_problem in samples.values() for rows in per_problem}
+            if len(counts) != 1:
+                raise ValueError(f"{args.samples}: every problem needs the same number of samples, got {sorted(counts)}")
+            config = dataclasses.replace(config, n=counts.pop())  # also checks --k against it
     except (ValueError, FileNotFoundError, ConfigError) as e:
         sys.exit(f"error: {e}")
 

@@ -21,7 +21,7 @@ class EvalConfig:
     lcb_since: str = ""
     lcb_until: str = ""
     template: Literal["base", "chat"] = "base"  # the AZR base-model conversation or the tokenizer's chat template
-    n: int = 1  # samples per problem
+    n: int = 1  # samples per problem (generated: needs temperature > 0 when > 1; a samples file sets its own)
     temperature: float = 0.0  # 0 is greedy (the paper's pass@1)
     top_p: float = 1.0
     ks: tuple[int, ...] = (1,)  # pass@k reported for each k <= n (unbiased estimator)
@@ -43,7 +43,6 @@ class EvalConfig:
             "n": self.n >= 1,
             "temperature": self.temperature >= 0,
             "top_p": 0 < self.top_p <= 1,
-            "ks": bool(self.ks) and all(1 <= k <= self.n for k in self.ks),
             "max_new_tokens": self.max_new_tokens >= 1,
             "prompts_per_call": self.prompts_per_call >= 1,
             "timeout_s": self.timeout_s > 0,
@@ -54,11 +53,11 @@ class EvalConfig:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"eval.{name}: invalid value {getattr(self, name)!r}")
+        if not self.ks or not all(1 <= k <= self.n for k in self.ks):
+            raise ValueError(f"eval.ks: {self.ks}: pass@k needs 1 <= k <= n, the samples per problem (n = {self.n})")
         unknown = [b for b in self.benchmarks if b not in BENCHMARKS]
         if unknown:
             raise ValueError(f"eval.benchmarks: unknown {unknown}; known: {', '.join(BENCHMARKS)}")
-        if self.temperature == 0 and self.n > 1:
-            raise ValueError(f"eval.n: {self.n} greedy samples would all be identical; set eval.temperature > 0")
 
 
 def default_config() -> ml_collections.ConfigDict:

@@ -67,6 +67,8 @@ class Generator:
     (the trainer passes its current parameters)."""
 
     def __init__(self, sampler: Sampler, config: EvalConfig, eos: Sequence[int]):
+        if config.temperature == 0 and config.n > 1:
+            raise ValueError(f"eval.n: {config.n} greedy samples would all be identical; set eval.temperature > 0")
         self.sampler = sampler
         self.config = config
         self.eos = list(eos)

@@ -41,7 +41,10 @@ class PeriodicEval:
                 f"eval.benchmarks: a prompt of {longest} tokens exceeds the largest of sampler.prompt_buckets "
                 f"{sampler.config.prompt_buckets}; add a bucket or lower eval.limit"
             )
-        self.generator = Generator(sampler, config, eos_ids(tokenizer, sampler.model))
+        try:
+            self.generator = Generator(sampler, config, eos_ids(tokenizer, sampler.model))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         self.executor = Executor(eval_sandbox_config(config, workers))
 
     def __call__(self, step: int, params) -> dict[str, float]:

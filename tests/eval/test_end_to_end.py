@@ -73,6 +73,19 @@ def test_a_samples_file_is_scored_without_a_model(tmp_path):
     assert verdicts == ["pass", "pass", "fail"]
 
 
+def test_several_samples_per_problem_give_pass_at_k(tmp_path):
+    samples = tmp_path / "samples.jsonl"
+    answers = {"1": ["0.75", "1"], "2": ["5", "7"], "3": ["2", "2"]}  # per problem: 1, 0 and 2 of 2 right
+    samples.write_text("".join(json.dumps({"task_id": t, "completion": a}) + "\n" for t, pair in answers.items() for a in pair))
+    done = run_eval("--samples", str(samples), "--benchmarks", "aime24", "--k", "1,2", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = json.loads((tmp_path / "out" / "results.json").read_text())["benchmarks"]["aime24"]
+    assert scores["pass@1"] == (0.5 + 0 + 1) / 3 and scores["pass@2"] == (1 + 0 + 1) / 3
+    records = [json.loads(line) for line in (tmp_path / "out" / "samples" / "aime24.jsonl").read_text().splitlines()]
+    assert [(r["task_id"], r["sample"], r["passed"]) for r in records] == [
+        ("1", 0, True), ("1", 1, False), ("2", 0, False), ("2", 1, False), ("3", 0, True), ("3", 1, True)]  # fmt: skip
+
+
 def test_a_samples_file_missing_problems_is_named(tmp_path):
     samples = tmp_path / "samples.jsonl"
     samples.write_text(json.dumps({"task_id": "HumanEval/0", "completion": "    return 1\n"}) + "\n")

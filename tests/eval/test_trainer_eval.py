@@ -41,7 +41,6 @@ def test_the_eval_is_off_by_default():
     [
         ({"n": 0}, "eval.n"),
         ({"benchmarks": ("humaneval", "gsm8k")}, "eval.benchmarks: unknown"),
-        ({"n": 4}, "eval.n: 4 greedy samples"),
         ({"ks": (1, 5), "n": 2, "temperature": 0.8}, "eval.ks"),
         ({"every_steps": 5, "max_new_tokens": 4096}, "eval.max_new_tokens: 4096 exceeds sampler.max_new_tokens_cap"),
         ({"every_steps": 5, "prompts_per_call": 300, "max_new_tokens": 16, "n": 2, "temperature": 1.0}, "eval.prompts_per_call"),
@@ -80,5 +79,7 @@ def test_a_prompt_longer_than_the_largest_bucket_stops_the_run_before_it_starts(
     config = EvalConfig(benchmarks=("humaneval",), limit=3, every_steps=1)
     with pytest.raises(ConfigError, match=r"a prompt of \d+ tokens exceeds the largest of sampler.prompt_buckets \(128, 256\)"):
         PeriodicEval(config, sampler, sampler.tokenizer, None)
+    with pytest.raises(ConfigError, match="eval.n: 4 greedy samples would all be identical"):
+        PeriodicEval(EvalConfig(benchmarks=("aime24",), data_dir=str(FIXTURES), n=4), sampler, sampler.tokenizer, None)
     with pytest.raises(ConfigError, match="eval.benchmarks: benchmark lcb: no file found"):
         PeriodicEval(EvalConfig(benchmarks=("lcb",), data_dir=str(REPO / "no-such-dir")), sampler, sampler.tokenizer, None)
