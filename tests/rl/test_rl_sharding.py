@@ -6,14 +6,11 @@ localhost. The three processes start together and share the machine's cores.
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
 import pytest
+from process_group import free_port, run_together
 
 from azr_jax.models import make_mesh
 from azr_jax.rl import ParallelConfig, mesh_from_config, process_rows
@@ -21,25 +18,10 @@ from azr_jax.rl import ParallelConfig, mesh_from_config, process_rows
 HERE = Path(__file__).parent
 
 
-def _env(devices: int) -> dict:
-    return dict(
-        os.environ,
-        XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-        JAX_PLATFORMS="cpu",
-        PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    port = str(_free_port())
+    port = str(free_port())
     commands = {
         "sharded": ([str(HERE / "sharded_update_check.py")], 8),
         **{
@@ -47,20 +29,7 @@ def runs(tmp_path_factory):
             for i in range(2)
         },
     }
-    processes = {}
-    try:
-        for name, (args, devices) in commands.items():
-            # Output goes to files, not pipes: a process blocked on a full pipe would stall its peer's collectives.
-            with open(out / f"{name}.out", "w") as stdout, open(out / f"{name}.err", "w") as stderr:
-                command = [sys.executable, *args]
-                processes[name] = subprocess.Popen(command, env=_env(devices), stdout=stdout, stderr=stderr)
-        for name, process in processes.items():
-            process.wait(timeout=300)
-            assert process.returncode == 0, f"{name}: {(out / f'{name}.err').read_text()[-3000:]}"
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
+    run_together(out, commands, pythonpath=[HERE], timeout_s=300)
     return {
         "sharded": json.loads((out / "sharded.out").read_text().strip().splitlines()[-1]),
         "processes": [json.loads((out / f"{i}.json").read_text()) for i in range(2)],

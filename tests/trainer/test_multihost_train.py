@@ -9,14 +9,11 @@ work with `process_share` and end with every verdict. All runs start together an
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from process_group import free_port, run_together
 from safetensors.numpy import load_file
 
 from azr_jax.export import export
@@ -29,17 +26,6 @@ FAST = ["--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tok
         f"--config.model.path={REPO / 'assets' / 'tiny-random'}"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
-def _env(devices: int) -> dict:
-    return dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
-                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
-
-
 def _train(workdir: Path, steps: int, *extra: str) -> list[str]:
     return [str(REPO / "train.py"), f"--config={REPO / 'configs' / 'tiny.py'}", f"--config.trainer.steps={steps}",
             f"--workdir={workdir}", *FAST, *extra]  # fmt: skip
@@ -50,34 +36,18 @@ def _distributed(port: int, process_id: int) -> list[str]:
             "--config.parallel.num_processes=2", f"--config.parallel.process_id={process_id}"]  # fmt: skip
 
 
-def _run_together(out: Path, commands: dict[str, tuple[list[str], int]]) -> None:
-    """Starts every (arguments, simulated devices) command at once; each must exit 0."""
-    processes = {}
-    try:
-        for name, (args, devices) in commands.items():
-            # Output goes to files, not pipes: a process blocked on a full pipe would stall its peer's collectives.
-            with open(out / f"{name}.out", "w") as stdout, open(out / f"{name}.err", "w") as stderr:
-                processes[name] = subprocess.Popen([sys.executable, *args], env=_env(devices), stdout=stdout, stderr=stderr, cwd=REPO)
-        for name, process in processes.items():
-            process.wait(timeout=400)
-            assert process.returncode == 0, f"{name}: {(out / f'{name}.err').read_text()[-3000:]}"
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """single: one process, 2 steps. multi: two processes, step 1, then a second launch resumes for step 2."""
     out = tmp_path_factory.mktemp("multihost")
-    first, share_port, second = _free_port(), _free_port(), _free_port()
+    first, share_port, second = free_port(), free_port(), free_port()
     commands = {"single": (_train(out / "single", STEPS), 4)}
     for i in range(2):
         commands[f"train{i}"] = (_train(out / "multi", 1, *_distributed(first, i)), 2)
         commands[f"share{i}"] = ([str(HERE / "multihost_share_check.py"), str(share_port), str(i), str(out / f"share{i}.json")], 1)
-    _run_together(out, commands)
-    _run_together(out, {f"resume{i}": (_train(out / "multi", STEPS, *_distributed(second, i)), 2) for i in range(2)})
+    run_together(out, commands, pythonpath=[REPO], cwd=REPO)
+    resumes = {f"resume{i}": (_train(out / "multi", STEPS, *_distributed(second, i)), 2) for i in range(2)}
+    run_together(out, resumes, pythonpath=[REPO], cwd=REPO)
     return out
 
 
