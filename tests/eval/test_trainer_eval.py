@@ -55,7 +55,7 @@ def test_a_tiny_run_logs_eval_scores_with_its_metrics_and_writes_the_reports(tmp
     command = [
         sys.executable, str(REPO / "train.py"), f"--config={REPO / 'configs' / 'tiny.py'}", f"--workdir={tmp_path}",
         "--config.trainer.steps=1", "--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tokens_cap=16",
-        "--config.sampler.prompt_buckets=(128, 256, 384, 512)",  # eval prompts are not cut like rollout prompts
+        "--config.sampler.prompt_buckets=(128, 256, 384, 2048)",  # eval prompts are not cut like rollout prompts
         "--config.eval.every_steps=1", "--config.eval.benchmarks=('humaneval', 'aime24')",
         f"--config.eval.data_dir={FIXTURES}", "--config.eval.limit=2", "--config.eval.max_new_tokens=8",
     ]  # fmt: skip
