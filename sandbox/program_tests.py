@@ -49,17 +49,18 @@ def differential_tests(
     reference: str, source: str, entry_point: str, inputs: Sequence[list], atol: float, case_timeout_s: float
 ) -> None:
     """`entry_point` of `source` must match that of `reference` on every argument list of `inputs`."""
-    functions = []
+    namespaces: list[dict[str, Any]] = []
     for text, name in ((reference, "<reference>"), (source, "<solution>")):
-        namespace: dict[str, Any] = {"__name__": "__main__"}
-        exec(compile(text, name, "exec"), namespace)  # noqa: S102 - a jailed script job
-        functions.append(namespace[entry_point])
-    expected_of, solution = functions
+        namespaces.append({"__name__": "__main__"})
+        exec(compile(text, name, "exec"), namespaces[-1])  # noqa: S102 - a jailed script job
+    reference_namespace, solution_namespace = namespaces
+    expected_of, solution = reference_namespace[entry_point], solution_namespace[entry_point]
     for index, arguments in enumerate(inputs):
         expected = expected_of(*copy.deepcopy(arguments))  # each call gets its own copy: functions mutate
         got = _timed(lambda: solution(*copy.deepcopy(arguments)), case_timeout_s)
         if entry_point == "find_zero":  # HumanEval/32 accepts any root: evalplus checks the polynomial there
-            assert abs(expected_of.__globals__["poly"](arguments[0], got)) <= (atol or 1e-6), f"test {index}: not a root"
+            value = reference_namespace["poly"](arguments[0], got)
+            assert abs(value) <= (atol or 1e-6), f"test {index}: not a root"
             continue
         assert same_value(got, expected, atol), f"test {index}: wrong output"
 
