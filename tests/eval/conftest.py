@@ -1,16 +1,12 @@
 """One evaluation sandbox per test session (starting a pool with math_verify preloaded costs ~1 s)."""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from sandbox import Executor
 
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import eval_sandbox_config
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 # Set in the test process before any worker starts: a jailed script must never see it.
 CANARY = "azr-eval-canary-41d2"
@@ -24,6 +20,12 @@ def no_benchmark_locations_from_the_environment(monkeypatch):
     """A developer's AZR_EVAL_* variables must not change which files the tests read."""
     for name in [n for n in os.environ if n.startswith("AZR_EVAL_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def canary():
+    """A fixture, not an import: `from conftest import ...` finds whichever tests/*/conftest.py came first."""
+    return CANARY
 
 
 @pytest.fixture(scope="session")

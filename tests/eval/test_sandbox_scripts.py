@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from conftest import CANARY
 from sandbox import Executor, SandboxConfig, Status
 
 
@@ -24,10 +23,10 @@ def test_a_script_passes_when_it_runs_to_its_end_and_fails_on_any_exception_or_e
     assert results[1].error == "sum"
 
 
-def test_the_proposal_policy_does_not_apply_but_the_jail_holds(eval_executor):
+def test_the_proposal_policy_does_not_apply_but_the_jail_holds(eval_executor, canary):
     probes = [
         "import os, numpy\nassert numpy.arange(3).sum() == 3",  # banned for proposals, fine for benchmark tests
-        f"import os\nassert {CANARY!r} not in str(dict(os.environ))",  # the host's environment is not inherited
+        f"import os\nassert {canary!r} not in str(dict(os.environ))",  # the host's environment is not inherited
         "open('/etc/passwd')",  # no /etc in the jail
         "import socket\nsocket.socket()",  # seccomp: EPERM
     ]
