@@ -7,6 +7,7 @@ which list inputs rather than a test). Each case has its own wall clock (an inte
 failing case ends the script with an AssertionError, as both benchmarks' harnesses stop. LiveCodeBench output
 is compared line by line after stripping, tokens that both read as decimals by value; evalplus values exactly,
 floats within `atol` (1e-6 when the expected value is float and atol is 0) plus a relative 1e-7.
+LiveCodeBench programs run after the imports its own runner puts before every solution (`_LCB_PRELUDE`).
 Imported only by script jobs in the jail, never by the host; stdlib-only.
 """
 
@@ -20,6 +21,30 @@ import os
 import signal
 import sys
 from typing import Any, Callable, Sequence
+
+
+# LiveCodeBench's runner puts star imports (then plain imports) of these modules before every solution, stdin
+# and call-based alike, and raises the recursion limit to 50000: LeetCode starter code annotates with
+# `List[int]` without importing it, and accepted solutions rely on `sys`, `heapq`, `Counter`... unimported.
+_LCB_PRELUDE_MODULES = (
+    "string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
+    "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing",
+)  # fmt: skip
+_LCB_PRELUDE = compile(
+    "".join(f"from {name} import *\n" for name in _LCB_PRELUDE_MODULES)
+    + "".join(f"import {name}\n" for name in _LCB_PRELUDE_MODULES if name != "builtins")
+    + "sys.setrecursionlimit(50000)\n",
+    "<prelude>",
+    "exec",
+)
+
+
+def _lcb_namespace() -> dict[str, Any]:
+    """A fresh `__main__` namespace holding what LiveCodeBench's runner imports for a solution. Built per
+    case, after stdin and stdout are redirected, so that a bare `stdin` or `stdout` is the case's."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(_LCB_PRELUDE, namespace)  # noqa: S102 - our own imports, in the jail
+    return namespace
 
 
 class TestCaseTimeout(BaseException):
@@ -36,7 +61,7 @@ def stdin_tests(source: str, cases: Sequence[tuple[str, str]], case_timeout_s: f
 
 def call_tests(source: str, method: str, cases: Sequence[tuple[str, str]], case_timeout_s: float) -> None:
     """Calls `Solution().<method>` on each case: arguments one JSON value per line, the expected value in JSON."""
-    namespace: dict[str, Any] = {"__name__": "__main__"}
+    namespace = _lcb_namespace()
     exec(compile(source, "<solution>", "exec"), namespace)  # noqa: S102 - a jailed script job
     bound = getattr(namespace["Solution"](), method)
     for index, (arguments, expected) in enumerate(cases):
@@ -134,7 +159,7 @@ def _run_with_stdin(code, stdin_text: str, seconds: float) -> str:
 
     def program():
         try:
-            exec(code, {"__name__": "__main__"})  # noqa: S102 - a jailed script job
+            exec(code, _lcb_namespace())  # noqa: S102 - a jailed script job
         except SystemExit as stop:
             if stop.code not in (None, 0):
                 raise

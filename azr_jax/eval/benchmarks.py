@@ -28,6 +28,7 @@ import io
 import json
 import os
 import pickle
+import re
 import zlib
 from pathlib import Path
 from typing import Callable, Literal, Mapping
@@ -92,6 +93,8 @@ def load_evalplus(name: str, path: Path | None) -> list[CodeProblem]:
     """HumanEval+ or MBPP+ in evalplus' released JSONL format."""
     problems = []
     for row in read_jsonl(path):
+        if "entry_point" not in row and "test_list" in row:
+            row = _from_mbpp_export(row, path)
         _require(row, ("task_id", "prompt", "entry_point"), path)
         if "test" not in row:
             _require(row, ("base_input", "plus_input"), path)
@@ -110,6 +113,19 @@ def load_evalplus(name: str, path: Path | None) -> list[CodeProblem]:
             problem = dataclasses.replace(problem, inputs=inputs, atol=float(row.get("atol") or 0.0))
         problems.append(problem)
     return problems
+
+
+def _from_mbpp_export(row: dict, path: Path | None) -> dict:
+    """A row of the Hugging Face export of MBPP+ as in the release: the export names no entry point and its
+    prompt shows no call. The entry point is the first function its first test assertion calls among those
+    `code` defines (a text search; nothing runs); that assertion joins the prompt, as in the release's."""
+    defined = set(re.findall(r"^def\s+(\w+)\s*\(", row.get("code") or "", re.MULTILINE))
+    first_test = (row["test_list"] or [""])[0]
+    entry_point = next((n for n in re.findall(r"(\w+)\s*\(", first_test) if n in defined), None)
+    if entry_point is None:
+        raise ValueError(f"{path}: MBPP+ task {row.get('task_id')} has no entry_point, and its first test calls none "
+                         "of the functions its code defines")  # fmt: skip
+    return {**row, "entry_point": entry_point, "prompt": f"{row.get('prompt', '').strip()}\n{first_test}"}
 
 
 def _humaneval_style(name: str, row: dict, canonical: str) -> CodeProblem:
