@@ -55,7 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> EvalConfig:
-    ks = tuple(int(k) for k in args.k.split(","))
+    try:
+        ks = tuple(int(k) for k in args.k.split(","))
+    except ValueError:
+        raise ValueError(f"--k {args.k!r}: expected comma-separated integers, e.g. 1,5") from None
     # With --samples, n is the file's number of samples per problem (set once it is read).
     n = max(ks) if args.samples else args.n
     return EvalConfig(
@@ -85,8 +88,11 @@ def read_samples(path: str, problems: dict[str, list]) -> dict[str, list[list[di
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            if "task_id" not in row or not ("completion" in row or "solution" in row):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{number}: not JSON ({e})") from None
+            if not isinstance(row, dict) or "task_id" not in row or not ("completion" in row or "solution" in row):
                 raise ValueError(f"{path}:{number}: a sample needs task_id and completion (or solution)")
             sample = {k: row[k] for k in ("completion", "solution") if k in row} | {"from_samples": True}
             by_key[(row.get("benchmark"), str(row["task_id"]))].append(sample)

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import nnx
 
 from azr_jax.checkpoint import CheckpointConfig, Checkpointer
@@ -109,3 +110,14 @@ def test_a_workdir_is_evaluated_at_its_checkpoint(tmp_path):
         assert tokenizer_folder == workdir / "model" and name == f"{workdir} (step {step or 2})"
         got = jax.tree.leaves(nnx.state(model, nnx.Param))
         assert all(np.array_equal(a, b) for a, b in zip(got, jax.tree.leaves(expected), strict=True))
+
+
+def test_a_bad_samples_line_or_k_names_the_file_line_or_flag(tmp_path):
+    from azr_jax.eval.__main__ import config_from_args, parse_args, read_samples
+
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "1", "completion": "2"}) + "\n{'task_id': 2}\n")
+    with pytest.raises(ValueError, match=r"samples\.jsonl:2: not JSON"):
+        read_samples(str(samples), {})
+    with pytest.raises(ValueError, match=r"--k '1,five': expected comma-separated integers"):
+        config_from_args(parse_args(["--samples", str(samples), "--out", str(tmp_path), "--k", "1,five"]))
