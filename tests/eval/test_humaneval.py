@@ -54,6 +54,39 @@ def test_every_solution_with_a_planted_bug_fails(eval_executor, eval_config, pro
     assert {r["error_type"] for r in records} <= {"AssertionError", "TypeError"}
 
 
+# Each canonical solution, its result changed on every call (the planted bug); recursive ones see it too.
+PLANTED_BUG = """
+
+def _planted_bug(value):
+    if value is None:
+        return 0
+    if isinstance(value, dict):
+        return {**value, None: 0}
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, (str, list, tuple)):
+        return value + type(value)("!" if isinstance(value, str) else [None])
+    raise TypeError("no planted bug for " + type(value).__name__)
+
+
+_correct = ENTRY_POINT
+
+
+def ENTRY_POINT(*args):
+    return _planted_bug(_correct(*args))
+"""
+
+
+def test_every_canonical_solution_with_a_planted_bug_fails(eval_executor, eval_config, problems):
+    programs = [p.canonical_solution + PLANTED_BUG.replace("ENTRY_POINT", p.entry_point) for p in problems]
+    records = check(eval_executor, eval_config, problems, programs)
+    assert [(p.task_id, r["verdict"]) for p, r in zip(problems, records) if r["passed"]] == []
+    # Failed by the tests, not by the bug's own TypeError: every result has a kind it can change.
+    assert all(r["verdict"] == "fail" and "no planted bug" not in (r["error"] or "") for r in records)
+
+
 def test_a_solution_that_loops_forever_is_a_timeout_within_the_limit(eval_executor, eval_config, problems):
     looping = program_from_sample(problems[0], {"completion": "    while True:\n        pass\n"})
     started = time.monotonic()
