@@ -123,8 +123,10 @@ def _from_mbpp_export(row: dict, path: Path | None) -> dict:
     first_test = (row["test_list"] or [""])[0]
     entry_point = next((n for n in re.findall(r"(\w+)\s*\(", first_test) if n in defined), None)
     if entry_point is None:
-        raise ValueError(f"{path}: MBPP+ task {row.get('task_id')} has no entry_point, and its first test calls none "
-                         "of the functions its code defines")  # fmt: skip
+        raise ValueError(
+            f"{path}: MBPP+ task {row.get('task_id')} has no entry_point, and its first test calls none of the "
+            "functions its code defines"
+        )
     return {**row, "entry_point": entry_point, "prompt": f"{row.get('prompt', '').strip()}\n{first_test}"}
 
 

@@ -58,13 +58,17 @@ def test_evalplus_mbpp_plus_solutions_pass_and_wrong_ones_fail(eval_executor, ev
     assert check(eval_executor, eval_config, problems, wrong) == ["fail", "fail"]
 
 
-def test_the_hugging_face_export_of_mbpp_plus_gets_its_entry_point_from_the_first_test(eval_executor, eval_config, tmp_path):
+def test_the_hugging_face_export_of_mbpp_plus_gets_its_entry_point_from_the_first_test(
+    eval_executor, eval_config, tmp_path
+):
     # evalplus/mbppplus on Hugging Face: an integer task_id, `code`, a prompt without a call, test_list, test.
-    test = "\nfor a, b, expected in [((3, 4, 5, 6), (5, 7, 4, 10), (4, 5)), ((1, 2), (3,), ())]:\n" \
-           "    assert set(similar_elements(a, b)) == set(expected)\n"
+    test = (
+        "\nfor a, b, expected in [((3, 4, 5, 6), (5, 7, 4, 10), (4, 5)), ((1, 2), (3,), ())]:\n"
+        "    assert set(similar_elements(a, b)) == set(expected)\n"
+    )
+    code = "def as_set(xs):\n    return set(xs)\n\ndef similar_elements(a, b):\n    return tuple(as_set(a) & as_set(b))\n"
     row = {
-        "task_id": 2, "prompt": "Write a function to find the shared elements from the given two lists.",
-        "code": "def as_set(xs):\n    return set(xs)\n\ndef similar_elements(a, b):\n    return tuple(as_set(a) & as_set(b))\n",
+        "task_id": 2, "prompt": "Write a function to find the shared elements from the given two lists.", "code": code,
         "source_file": "Benchmark Questions Verification V2.ipynb", "test_imports": [],
         "test_list": ["assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))"], "test": test,
     }  # fmt: skip
@@ -74,7 +78,8 @@ def test_the_hugging_face_export_of_mbpp_plus_gets_its_entry_point_from_the_firs
     assert (problem.task_id, problem.style, problem.entry_point) == ("2", "mbpp", "similar_elements")
     assert problem.question == row["prompt"] + "\n" + row["test_list"][0]
     wrong = "def similar_elements(a, b):\n    return tuple(set(a) | set(b))\n"
-    assert check(eval_executor, eval_config, [problem, problem], [problem.canonical_solution, wrong]) == ["pass", "fail"]
+    verdicts = check(eval_executor, eval_config, [problem, problem], [problem.canonical_solution, wrong])
+    assert verdicts == ["pass", "fail"]
     path.write_text(json.dumps({**row, "test_list": ["assert True"]}) + "\n")
     with pytest.raises(ValueError, match=r"mbpp_plus\.jsonl: MBPP\+ task 2 has no entry_point"):
         load_benchmark("mbpp_plus", {}, str(tmp_path))
@@ -106,7 +111,7 @@ STDIN_SOLUTIONS = {
     "open(0) and exit()": "a, b = map(int, open(0).read().split())\nprint(a + b, '  ')\nexit()\n",
     "a main guard": "def main():\n    print(sum(map(int, input().split())))\n\nif __name__ == '__main__':\n    main()\n",
     # LiveCodeBench's runner imports sys, math, collections... (star and plain) before every solution.
-    "its runner's imports": "a, b = map(int, stdin.readline().split())\nsys.stdout.write(str(reduce(add, [a, b])) + '\\n')\n",
+    "its runner's imports": "a, b = map(int, stdin.readline().split())\nprint(reduce(add, [a, b]), file=sys.stdout)\n",
 }
 
 
@@ -121,8 +126,11 @@ def test_a_leetcode_solution_may_use_the_starter_codes_annotations_without_impor
     assert "List[int]" in problem.starter_code and "import" not in problem.starter_code
     program = (
         "class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
-        "        seen: Dict[int, int] = defaultdict(int)\n        for i, x in enumerate(nums):\n"
-        "            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n"
+        "        seen: Dict[int, int] = defaultdict(int)\n"
+        "        for i, x in enumerate(nums):\n"
+        "            if target - x in seen:\n"
+        "                return [seen[target - x], i]\n"
+        "            seen[x] = i\n"
     )  # fmt: skip
     assert check(eval_executor, eval_config, [problem], [program]) == ["pass"]
 

@@ -29,7 +29,8 @@ def test_code_and_math_averages_and_their_mean():
 
 
 def test_with_one_kind_the_overall_is_that_kinds_average():
-    assert averages(RESULTS[:2]) == {"code_average": pytest.approx(0.375), "math_average": None, "overall": pytest.approx(0.375)}
+    got = averages(RESULTS[:2])
+    assert got == {"code_average": pytest.approx(0.375), "math_average": None, "overall": pytest.approx(0.375)}
 
 
 def test_the_table_and_the_flat_metrics():
