@@ -12,7 +12,8 @@ found, in this order, at the path given on the command line (`--file NAME=PATH`)
 - LiveCodeBench (lcb): code-generation JSONL (question_id, question_content, starter_code,
   public_test_cases, private_test_cases, metadata); private tests may be the release's compressed form.
 - math (aime24, aime25, amc23, math500, minerva, olympiadbench): one object per line with the problem
-  (`problem` or `question`) and the answer (`answer`, `final_answer` or `expected_answer`).
+  (`problem` or `question`) and the answer (`answer`, `final_answer` or `expected_answer`; else the last
+  `\\boxed{}` of a `solution`).
 
 Benchmark files are data: they are parsed with json (and a pickle reader that refuses every object but
 plain values), never executed here.
@@ -32,6 +33,8 @@ import re
 import zlib
 from pathlib import Path
 from typing import Callable, Literal, Mapping
+
+from azr_jax.eval.math_check import last_boxed
 
 DATA_DIR_ENV = "AZR_EVAL_DATA"
 
@@ -86,6 +89,8 @@ def load_humaneval(name: str, path: Path | None) -> list[CodeProblem]:
             rows = _jsonl_lines(gzip.decompress(handle.read()).decode("utf-8"), str(resource))
     else:
         rows = read_jsonl(path)
+    for row in rows:
+        _require(row, ("task_id", "prompt", "entry_point", "canonical_solution", "test"), path)
     return [_humaneval_style(name, row, row["prompt"] + row["canonical_solution"]) for row in rows]
 
 
@@ -143,7 +148,12 @@ def load_livecodebench(name: str, path: Path | None) -> list[CodeProblem]:
     problems = []
     for row in read_jsonl(path):
         _require(row, ("question_id", "question_content", "public_test_cases"), path)
-        cases = _test_cases(row["public_test_cases"]) + _test_cases(row.get("private_test_cases") or "[]")
+        try:
+            cases = _test_cases(row["public_test_cases"]) + _test_cases(row.get("private_test_cases") or "[]")
+        except (ValueError, zlib.error, pickle.UnpicklingError) as e:
+            raise ValueError(f"{path}: problem {row['question_id']}: unreadable test cases ({e})") from None
+        if not cases:
+            raise ValueError(f"{path}: problem {row['question_id']} has no test cases (any program would pass)")
         metadata = row.get("metadata") or "{}"
         metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
         functional = bool(cases) and cases[0].get("testtype") == "functional"
@@ -183,9 +193,11 @@ def load_math(name: str, path: Path | None) -> list[MathProblem]:
     for index, row in enumerate(read_jsonl(path)):
         question = _first(row, ("problem", "question", "Problem", "Question"))
         answer = _first(row, ("answer", "final_answer", "expected_answer", "Answer"))
+        if answer is None and isinstance(row.get("solution"), str):
+            answer = last_boxed(row["solution"])  # MATH-style files (e.g. Minerva's) box it in the solution
         if question is None or answer is None:
             raise ValueError(f"{path}: line {index + 1} needs a problem (problem/question) and an answer "
-                             f"(answer/final_answer), has {sorted(row)}")  # fmt: skip
+                             f"(answer/final_answer, or a solution with a \\boxed{{}}), has {sorted(row)}")  # fmt: skip
         task_id = _first(row, ("task_id", "id", "unique_id", "ID"))
         problems.append(MathProblem(name, str(index if task_id is None else task_id), str(question), _answer_text(answer)))
     return problems

@@ -92,7 +92,7 @@ def test_livecodebench_reads_public_and_compressed_private_tests():
     assert problems[2].entry_point == "twoSum" and len(problems[2].tests) == 2
 
 
-def test_a_compressed_test_field_holding_objects_is_refused_not_loaded(tmp_path):
+def test_a_compressed_test_field_holding_objects_is_refused_not_loaded(tmp_path, capsys):
     class Payload:
         def __reduce__(self):
             return (print, ("this must never run",))
@@ -101,7 +101,23 @@ def test_a_compressed_test_field_holding_objects_is_refused_not_loaded(tmp_path)
     row["private_test_cases"] = base64.b64encode(zlib.compress(pickle.dumps(Payload()))).decode()
     path = tmp_path / "lcb.jsonl"
     path.write_text(json.dumps(row) + "\n")
-    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print"):
+    with pytest.raises(ValueError, match=r"lcb\.jsonl: problem abc001_a: .*refusing to load builtins\.print"):
+        load_benchmark("lcb", {"lcb": str(path)})
+    assert "this must never run" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"private_test_cases": "not base64 nor JSON"}, "problem abc001_a: unreadable test cases"),
+        ({"public_test_cases": "[]", "private_test_cases": ""}, "problem abc001_a has no test cases"),
+    ],
+)
+def test_a_livecodebench_problem_without_readable_tests_names_the_file_and_problem(tmp_path, fields, message):
+    row = json.loads((FIXTURES / "lcb.jsonl").read_text().splitlines()[0]) | fields
+    path = tmp_path / "lcb.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(ValueError, match=f"lcb.jsonl: {message}"):
         load_benchmark("lcb", {"lcb": str(path)})
 
 
@@ -171,6 +187,12 @@ def test_math_files_read_problem_and_answer_fields(tmp_path):
     path = tmp_path / "olympiadbench.jsonl"
     path.write_text(json.dumps({"question": "q", "final_answer": ["$\\sqrt{2}$"]}) + "\n" + json.dumps({"question": "r", "answer": 27.0}) + "\n")
     assert [(p.task_id, p.answer) for p in load_benchmark("olympiadbench", {}, str(tmp_path))] == [("0", "\\sqrt{2}"), ("1", "27.0")]
+    # MATH-style lines (Minerva as some releases ship it): the answer is the last box of the solution.
+    path.write_text(json.dumps({"problem": "p", "solution": "First \\boxed{2}; no: $v = \\boxed{\\frac{1}{2}}$ m/s."}) + "\n")
+    assert [p.answer for p in load_benchmark("olympiadbench", {}, str(tmp_path))] == ["\\frac{1}{2}"]
+    path.write_text(json.dumps({"question": "q", "solution": "no box"}) + "\n")
+    with pytest.raises(ValueError, match="line 1 needs a problem"):
+        load_benchmark("olympiadbench", {}, str(tmp_path))
     path.write_text(json.dumps({"question": "q"}) + "\n")
     with pytest.raises(ValueError, match="line 1 needs a problem"):
         load_benchmark("olympiadbench", {}, str(tmp_path))
