@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -38,30 +39,11 @@ def export(
     if dtype not in EXPORT_DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(EXPORT_DTYPES)}, got {dtype!r}")
     workdir = as_directory(workdir)
-    config_file = workdir / "model" / "config.json"
-    if not config_file.exists():
-        raise FileNotFoundError(
-            f"{config_file} does not exist: is {workdir} a training workdir? (the trainer writes the model's "
-            "config.json and tokenizer files to W/model/ when it starts)"
-        )
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{out} is not empty; pass --overwrite to replace the model files in it")
 
-    config = Qwen2Config.from_hf_dict(json.loads(config_file.read_text()), source=str(config_file))
-    checkpointer = Checkpointer(workdir / "checkpoints", read_only=True)
-    try:
-        step = checkpointer.latest_step() if step is None else step
-        graphdef, abstract_params = nnx.split(
-            nnx.eval_shape(
-                lambda: Qwen2ForCausalLM(config, dtype=jnp.float32, param_dtype=jnp.float32, rngs=nnx.Rngs(0))
-            )
-        )
-        params = checkpointer.restore_params(step, _on_local_devices(abstract_params))
-    finally:
-        checkpointer.close()
-
-    model = nnx.merge(graphdef, params)
+    model, step = load_checkpoint_model(workdir, step)
     if overwrite:
         for pattern in _WEIGHT_FILES:
             for stale in out.glob(pattern):
@@ -69,6 +51,28 @@ def export(
     model.save_pretrained(out, dtype=EXPORT_DTYPES[dtype])
     copy_tokenizer_files(workdir / "model", out)
     return step
+
+
+def load_checkpoint_model(
+    workdir: str | Path, step: int | None = None, dtype: Any = jnp.float32
+) -> tuple[Qwen2ForCausalLM, int]:
+    """The model of checkpoint `step` (None: the latest) of a training workdir, with float32 parameters and
+    `dtype` activations, and the step; the optimizer state is never read."""
+    workdir = as_directory(workdir)
+    config_file = workdir / "model" / "config.json"
+    if not config_file.exists():
+        raise FileNotFoundError(
+            f"{config_file} does not exist: is {workdir} a training workdir? (the trainer writes the model's "
+            "config.json and tokenizer files to W/model/ when it starts)"
+        )
+    config = Qwen2Config.from_hf_dict(json.loads(config_file.read_text()), source=str(config_file))
+    graphdef, abstract_params = nnx.split(
+        nnx.eval_shape(lambda: Qwen2ForCausalLM(config, dtype=dtype, param_dtype=jnp.float32, rngs=nnx.Rngs(0)))
+    )
+    with Checkpointer(workdir / "checkpoints", read_only=True) as checkpointer:
+        step = checkpointer.latest_step() if step is None else step
+        params = checkpointer.restore_params(step, _on_local_devices(abstract_params))
+    return nnx.merge(graphdef, params), step
 
 
 def _on_local_devices(abstract_params: nnx.State) -> nnx.State:

@@ -8,13 +8,11 @@ from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
-from azr_jax.checkpoint import Checkpointer
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.prompts import STOP
-from azr_jax.export import _on_local_devices
-from azr_jax.models import Qwen2Config, Qwen2ForCausalLM
+from azr_jax.export import load_checkpoint_model
+from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.models.hf_io import resolve_model_folder
 from azr_jax.sampling import Sampler, SamplerConfig
 
@@ -30,14 +28,8 @@ def load_model(path: str, step: int | None = None, dtype: str = "bfloat16") -> t
     its tokenizer, and a description for the report."""
     compute = jnp.dtype(dtype)
     if is_workdir(path):
-        workdir = Path(path)
-        config = Qwen2Config.from_json_file(workdir / "model" / "config.json")
-        abstract = nnx.eval_shape(lambda: Qwen2ForCausalLM(config, dtype=compute, param_dtype=jnp.float32, rngs=nnx.Rngs(0)))
-        graphdef, abstract_params = nnx.split(abstract)
-        with Checkpointer(workdir / "checkpoints", read_only=True) as checkpointer:
-            step = checkpointer.latest_step() if step is None else step
-            params = checkpointer.restore_params(step, _on_local_devices(abstract_params))
-        return nnx.merge(graphdef, params), workdir / "model", f"{workdir} (step {step})"
+        model, step = load_checkpoint_model(path, step, compute)
+        return model, Path(path) / "model", f"{path} (step {step})"
     if step is not None:
         raise ValueError(f"--step applies to a training workdir; {path} is a model folder")
     folder = resolve_model_folder(path)
