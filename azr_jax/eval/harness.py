@@ -109,8 +109,9 @@ def _program(problem: CodeProblem, sample: dict) -> str:
 
 def averages(results: Sequence[BenchmarkResult], metric: str = "pass@1") -> dict[str, float | None]:
     """The paper's summary: the mean over code benchmarks, over math benchmarks, and the mean of the two
-    (just the one present when only one kind ran)."""
-    by_kind = {kind: [r.scores[metric] for r in results if r.kind == kind and metric in r.scores] for kind in ("code", "math")}
+    (just the one present when only one kind ran). Benchmarks outside the paper's averages are left out."""
+    averaged = [r for r in results if metric in r.scores and BENCHMARKS[r.name].averaged]
+    by_kind = {kind: [r.scores[metric] for r in averaged if r.kind == kind] for kind in ("code", "math")}
     code = sum(by_kind["code"]) / len(by_kind["code"]) if by_kind["code"] else None
     math = sum(by_kind["math"]) / len(by_kind["math"]) if by_kind["math"] else None
     present = [v for v in (code, math) if v is not None]

@@ -13,6 +13,7 @@ def result(name, kind, title, pass1, problems=2):
 
 
 RESULTS = [
+    result("humaneval", "code", "HumanEval", 0.9),  # reported, not in the paper's code average
     result("humaneval_plus", "code", "HumanEval+", 0.5),
     result("mbpp_plus", "code", "MBPP+", 0.25),
     result("lcb", "code", "LiveCodeBench", 0.0),
@@ -29,7 +30,7 @@ def test_code_and_math_averages_and_their_mean():
 
 
 def test_with_one_kind_the_overall_is_that_kinds_average():
-    got = averages(RESULTS[:2])
+    got = averages(RESULTS[:3])
     assert got == {"code_average": pytest.approx(0.375), "math_average": None, "overall": pytest.approx(0.375)}
 
 
