@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from sandbox import Executor
+from sandbox import Executor, SandboxConfig
 from tqdm import tqdm
 
 from azr_jax.config import ConfigError
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         model_name = f"samples {args.samples}"
     total = sum(len(s) for rows in samples.values() for s in rows)
     results = []
-    with Executor(eval_sandbox_config(config, args.workers)) as executor, tqdm(total=total, desc="testing", unit="sample") as bar:
+    with Executor(eval_sandbox_config(config, SandboxConfig(workers=args.workers))) as executor, tqdm(total=total, desc="testing", unit="sample") as bar:
         for name, items in problems.items():
             results.append(score_benchmark(name, items, samples[name], executor, config, progress=bar))
     summary = write_report(args.out, results, config, model_name)

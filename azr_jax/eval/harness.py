@@ -35,11 +35,12 @@ def load_problems(config: EvalConfig, files: Mapping[str, str] | None = None) ->
     return {name: load_benchmark(name, files, config.data_dir, config.limit, dates) for name in config.benchmarks}
 
 
-def eval_sandbox_config(config: EvalConfig, workers: int = 0) -> SandboxConfig:
-    """The jail for benchmark tests: the venv's packages readable (numpy for evalplus' tests, math_verify for
-    answers, preloaded), the eval's memory limit, and room for LiveCodeBench's stdin files."""
-    return SandboxConfig(
-        workers=workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb, site_packages=True,
+def eval_sandbox_config(config: EvalConfig, base: SandboxConfig) -> SandboxConfig:
+    """The jail for benchmark tests: `base` (the run's or the CLI's sandbox settings) with the venv's packages
+    readable (numpy for evalplus' tests, math_verify for answers, preloaded), the eval's time and memory limits,
+    and room for LiveCodeBench's stdin files."""
+    return dataclasses.replace(
+        base, timeout_s=config.timeout_s, memory_mb=config.memory_mb, site_packages=True,
         preload_modules=math_check.PRELOAD, file_size_mb=64, tmpfs_mb=128,
     )  # fmt: skip
 

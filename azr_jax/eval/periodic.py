@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
-from sandbox import Executor
+from sandbox import Executor, SandboxConfig
 
 from azr_jax.config import ConfigError
 from azr_jax.eval.config import EvalConfig
@@ -26,7 +26,9 @@ from azr_jax.sampling import Sampler
 
 
 class PeriodicEval:
-    def __init__(self, config: EvalConfig, sampler: Sampler, tokenizer: Any, out_dir: Path | None, workers: int = 0):
+    def __init__(
+        self, config: EvalConfig, sampler: Sampler, tokenizer: Any, out_dir: Path | None, sandbox: SandboxConfig = SandboxConfig()
+    ):
         self.config = config
         self.out_dir = out_dir
         try:
@@ -45,7 +47,7 @@ class PeriodicEval:
             self.generator = Generator(sampler, config, eos_ids(tokenizer, sampler.model))
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        self.executor = Executor(eval_sandbox_config(config, workers))
+        self.executor = Executor(eval_sandbox_config(config, sandbox))
 
     def __call__(self, step: int, params) -> dict[str, float]:
         """Scores the current parameters; returns eval/<benchmark>/pass@k, the averages and time/eval_s."""

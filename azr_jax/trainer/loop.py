@@ -98,8 +98,7 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
         evaluate = None
         try:
             if config.eval.every_steps:
-                evaluate = PeriodicEval(config.eval, sampler, tokenizer, workdir / "eval" if primary else None,
-                                        config.sandbox.workers)  # fmt: skip
+                evaluate = PeriodicEval(config.eval, sampler, tokenizer, workdir / "eval" if primary else None, config.sandbox)
             if start == 0 and config.trainer.seeding == "if_needed":
                 key = _seed(selfplay, state, key, rng, config)
             progress = tqdm(range(start + 1, config.trainer.steps + 1), initial=start, total=config.trainer.steps,

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from sandbox import Executor
+from sandbox import Executor, SandboxConfig
 
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import eval_sandbox_config
@@ -35,5 +35,5 @@ def eval_config():
 
 @pytest.fixture(scope="session")
 def eval_executor(eval_config):
-    with Executor(eval_sandbox_config(eval_config, workers=2)) as executor:
+    with Executor(eval_sandbox_config(eval_config, SandboxConfig(workers=2))) as executor:
         yield executor
