@@ -82,7 +82,7 @@ def main():
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--decode-segments", type=int, default=SamplerConfig.decode_segments)
     parser.add_argument("--skip-transformers", action="store_true")
-    parser.add_argument("--roofline-gbps", type=float, default=None, help="measured copy bandwidth of the device")
+    parser.add_argument("--roofline-gbps", type=float, default=None, help="measured read bandwidth of the device (benchmarks/device_bandwidth.py)")
     args = parser.parse_args()
     config = preset(args.preset)
     dtype = jnp.dtype(args.dtype)
