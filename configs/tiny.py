@@ -1,8 +1,10 @@
 """The CPU default: every part of Absolute Zero at toy scale, a few steps in minutes on a 2-core machine.
 
-The model is `assets/tiny-random/` (random weights, made by scripts/make_tiny_random_model.py): it exercises
-proposing, validation, rollouts, grading, rewards, TRR++ and the update, but being random it proposes nothing
-valid, so its learnability rewards are zero.
+The model is `assets/tinycoder/`, a 3.9M-parameter Qwen2 pretrained on generated Absolute Zero transcripts in
+these very prompt formats (scripts/make_tinycoder.py, about 25 minutes on 2 cores; see docs/tiny_selfplay.md).
+It writes well-formed proposals and answers and some of its proposals pass the sandbox, but it is a weak solver.
+`assets/tiny-random/` (random weights, scripts/make_tiny_random_model.py) is faster for machinery tests:
+`--config.model.path=assets/tiny-random`.
 """
 
 from pathlib import Path
@@ -14,10 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def get_config():
     config = default_run_config()
-    config.model.path = str(REPO / "assets" / "tiny-random")
+    config.model.path = str(REPO / "assets" / "tinycoder")
     config.trainer.steps = 4
     config.trainer.text_samples = 1
-    config.trainer.seeding = "off"  # a random model never proposes the 256 valid tasks seeding waits for
+    config.trainer.seeding = "off"  # the buffers start from the identity task alone (seeding would take minutes)
     config.rollout.batch_size = 4  # per (task type, role): 24 trained responses per step
     # Short prompts keep a 2-core CPU fast: 2 references per proposer prompt, 6 induction inputs (3 shown, 3 held
     # out), and prompts cut to their last 384 tokens (the trainer keeps the end, where the references and the
