@@ -198,7 +198,7 @@ def filter_map(rng):
     xs, v, a, t = _pick(rng, LIST_NAMES), _pick(rng, ELEM_NAMES), _int(rng, 2, 5), _int(rng, 0, 6)
     cond, which = _pick(rng, ((f"{v} % 2 == 0", "the even numbers"), (f"{v} % 2 == 1", "the odd numbers"),
                               (f"{v} > {t}", f"the numbers greater than {t}"), (f"{v} < {t}", f"the numbers less than {t}")))
-    op, verb = _pick(rng, (("*", "multiplies them by"), ("+", "adds"), ("-", "subtracts")))
+    op = _pick(rng, ("*", "+", "-"))
     action = f"multiplies them by {a}" if op == "*" else (f"adds {a} to them" if op == "+" else f"subtracts {a} from them")
     return ProgramSpec(_code([f"def f({xs}):", f"    return [{v} {op} {a} for {v} in {xs} if {cond}]"]),
                        f"keeps {which} and {action}", lambda rng: repr(_int_list(rng)))
