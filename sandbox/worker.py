@@ -91,13 +91,15 @@ class Worker:
         if isinstance(prepared, dict):
             return prepared  # refused before any of its code could run: no process needed
         result = self._fork_and_run(prepared)
-        if getattr(prepared, "second_run", None):
+        if isinstance(prepared, semantics.PreparedJob) and prepared.second_run:
             result["second_run"] = prepared.second_run
         return result
 
     def _timeout(self, prepared: semantics.PreparedJob | scripts.PreparedScript) -> float:
         """A script job may carry its own wall clock; every other job has the pool's."""
-        return getattr(prepared, "timeout_s", None) or self.settings["timeout_s"]
+        if isinstance(prepared, scripts.PreparedScript) and prepared.timeout_s:
+            return prepared.timeout_s
+        return self.settings["timeout_s"]
 
     def _fork_and_run(self, prepared: semantics.PreparedJob | scripts.PreparedScript) -> dict:
         timeout = self._timeout(prepared)

@@ -11,12 +11,12 @@ import argparse
 from pathlib import Path
 
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from azr_jax.models import Qwen2Config, Qwen2ForCausalLM
+from azr_jax.models.info import parameter_count
 from azr_jax.selfplay.config import SelfPlayConfig
 from azr_jax.selfplay.prompts import proposer_prompt, render, solver_prompt
 from azr_jax.selfplay.tasks import TaskType, identity_seed
@@ -71,8 +71,7 @@ def main():
     model = Qwen2ForCausalLM(config, dtype=jnp.float32, rngs=nnx.Rngs(args.seed))
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    n = sum(np.size(v.get_value()) for _, v in nnx.to_flat_state(nnx.state(model, nnx.Param)))
-    print(f"wrote {out}: {n} parameters, vocabulary {VOCAB_SIZE}")
+    print(f"wrote {out}: {parameter_count(config)} parameters, vocabulary {VOCAB_SIZE}")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ from sandbox.executor import Executor
 from transformers import AutoTokenizer
 
 from azr_jax.models import Qwen2Config
+from azr_jax.models.info import parameter_count
 from azr_jax.selfplay.tasks import normalize_program
 from azr_jax.tinycoder.evaluate import load_config_file
 from azr_jax.tinycoder.corpus import generate_tasks, load_tasks, save_tasks, transcripts
-from azr_jax.tinycoder.pretrain import PretrainConfig, parameter_count, pretrain, tokenize
+from azr_jax.tinycoder.pretrain import PretrainConfig, pretrain, tokenize
 from azr_jax.tinycoder.tokenizer import train_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +90,6 @@ def main():
         seed=args.seed,
     )  # fmt: skip
     mc = model_config(len(tokenizer), tokenizer.eos_token_id)
-    pretrain_started = time.time()
     max_seconds = None if args.max_minutes is None else 60 * args.max_minutes
     model, records = pretrain(mc, examples, tokenizer.pad_token_id, pretrain_config, workdir, max_seconds)
     all_records = [json.loads(line) for line in (workdir / "log.jsonl").read_text().splitlines()]
@@ -106,7 +106,7 @@ def main():
     record = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "seed": args.seed,
-        "parameters": parameter_count(model),
+        "parameters": parameter_count(model.config),
         "model": mc.to_hf_dict(),
         "pretrain": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(pretrain_config).items()},
         "corpus_tasks": len(tasks),

@@ -236,7 +236,3 @@ def pretrain(
             if out_of_time:
                 break
     return nnx.merge(graphdef, params), records
-
-
-def parameter_count(model: Qwen2ForCausalLM) -> int:
-    return sum(int(np.size(v.get_value())) for _, v in nnx.to_flat_state(nnx.state(model, nnx.Param)))

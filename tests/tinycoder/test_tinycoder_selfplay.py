@@ -13,11 +13,11 @@ from sandbox.executor import Executor
 from transformers import AutoTokenizer
 
 from azr_jax.models import Qwen2ForCausalLM
+from azr_jax.models.info import parameter_count
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.tasks import Role
 from azr_jax.tinycoder.evaluate import load_config_file
-from azr_jax.tinycoder.pretrain import parameter_count
 from azr_jax.trainer.selfplay_step import SelfPlayStep
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def tiny():
 def test_the_asset_is_what_its_record_says(tiny):
     config, tokenizer, model = tiny
     record = json.loads((REPO / "assets" / "tinycoder" / "tinycoder.json").read_text())
-    assert record["parameters"] == parameter_count(model)
+    assert record["parameters"] == parameter_count(model.config)
     assert model.config.vocab_size == len(tokenizer) and model.config.eos_token_id == tokenizer.eos_token_id
     assert sum(p.stat().st_size for p in (REPO / "assets" / "tinycoder").iterdir()) < 30 * 2**20
 
