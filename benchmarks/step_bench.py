@@ -43,7 +43,7 @@ def main(argv):
     later = records[1:] or records
     mean = {p: sum(r[f"time/{p}_s"] for r in later) / len(later) for p in PHASES}
     share = sum(r["time/host_share"] for r in later) / len(later)
-    print(f"| mean of steps 2+ | " + " | ".join(f"{mean[p]:.2f}" for p in PHASES) + f" | {share:.3f} | |")
+    print("| mean of steps 2+ | " + " | ".join(f"{mean[p]:.2f}" for p in PHASES) + f" | {share:.3f} | |")
 
 
 if __name__ == "__main__":

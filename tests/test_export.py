@@ -109,7 +109,7 @@ def test_export_never_reads_the_optimizer_state(workdir, tmp_path):
 
 def test_export_errors_name_what_is_missing(workdir, tmp_path, capsys):
     workdir, _ = workdir
-    with pytest.raises(SystemExit, match=rf"no checkpoint for step 4 in .*checkpoints \(available steps: 3, 5\)"):
+    with pytest.raises(SystemExit, match=r"no checkpoint for step 4 in .*checkpoints \(available steps: 3, 5\)"):
         main(["--workdir", str(workdir), "--step", "4", "--out", str(tmp_path / "a")])
     with pytest.raises(SystemExit, match=rf"{tmp_path}/empty/model/config.json does not exist"):
         main(["--workdir", str(tmp_path / "empty"), "--out", str(tmp_path / "b")])

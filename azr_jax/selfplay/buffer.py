@@ -19,7 +19,7 @@ import ml_collections
 import numpy as np
 
 from azr_jax.config import to_config_dict
-from azr_jax.selfplay.tasks import InductionTask, Task, TaskType, Triplet, identity_seed, record_class
+from azr_jax.selfplay.tasks import Task, TaskType, Triplet, identity_seed, record_class
 
 STATE_VERSION = 1
 
