@@ -1,8 +1,9 @@
 """The CPU default: every part of Absolute Zero at toy scale, a few steps in minutes on a 2-core machine.
 
 The model is `assets/tinycoder/`, a 3.9M-parameter Qwen2 pretrained on generated Absolute Zero transcripts in
-these very prompt formats (scripts/make_tinycoder.py, about 25 minutes on 2 cores; see docs/tiny_selfplay.md).
-It writes well-formed proposals and answers and some of its proposals pass the sandbox, but it is a weak solver.
+these very prompt formats (scripts/make_tinycoder.py, about 42 minutes on 2 cores; see docs/tiny_selfplay.md).
+Some of its proposals pass the sandbox and some of those are learnable (its solver gets them right in some of the
+rollouts, not all) from the first step; it solves about 7 to 10% of held-out tasks greedily.
 `assets/tiny-random/` (random weights, scripts/make_tiny_random_model.py) is faster for machinery tests:
 `--config.model.path=assets/tiny-random`.
 """

@@ -123,30 +123,31 @@ def main():
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--estimators", nargs="+", default=["task_relative", "global"])
-    parser.add_argument("--runs", default=str(REPO / "runs" / "study"))
-    parser.add_argument("--out", default=str(REPO / "docs" / "tiny_selfplay"))
-    parser.add_argument("--heldout", default=str(REPO / "assets" / "tinycoder" / "heldout.jsonl"))
+    # Paths are relative to the repository (commands run there), so results.json names no machine's folders.
+    parser.add_argument("--runs", default="runs/study")
+    parser.add_argument("--out", default="docs/tiny_selfplay")
+    parser.add_argument("--heldout", default="assets/tinycoder/heldout.jsonl")
     parser.add_argument("--limit", type=int, default=300, help="held-out tasks used (the first N)")
-    parser.add_argument("--model", default=str(REPO / "assets" / "tinycoder"))
+    parser.add_argument("--model", default="assets/tinycoder")
     parser.add_argument("overrides", nargs="*", help="extra --config.X=Y flags for train.py (after --)")
     args = parser.parse_args()
-    runs_dir, out = Path(args.runs), Path(args.out)
+    runs_dir, out = Path(args.runs), REPO / args.out
     out.mkdir(parents=True, exist_ok=True)
     results = {"command": " ".join(["python", *sys.argv]), "steps": args.steps, "seeds": args.seeds}
-    results["before"] = evaluate(runs_dir / "before.json", [f"--model={args.model}"], args)
+    results["before"] = evaluate(REPO / runs_dir / "before.json", [f"--model={args.model}"], args)
     runs, after, minutes = {}, {}, {}
     for estimator in args.estimators:
         for seed in args.seeds:
             workdir = runs_dir / f"{estimator}-seed{seed}"
-            if len(metrics(workdir)) < args.steps:
+            if len(metrics(REPO / workdir)) < args.steps:
                 started = time.time()
                 run([sys.executable, "train.py", "--config=configs/tiny.py", f"--workdir={workdir}",
                      f"--config.trainer.steps={args.steps}", f"--config.trainer.seed={seed}",
                      f"--config.selfplay.advantages.estimator={estimator}", f"--config.model.path={args.model}",
                      *args.overrides])  # fmt: skip
                 minutes[f"{estimator}-seed{seed}"] = round((time.time() - started) / 60, 1)
-            runs[estimator, seed] = metrics(workdir)
-            after[f"{estimator}-seed{seed}"] = evaluate(workdir / "heldout_eval.json", [f"--workdir={workdir}"], args)
+            runs[estimator, seed] = metrics(REPO / workdir)
+            after[f"{estimator}-seed{seed}"] = evaluate(REPO / workdir / "heldout_eval.json", [f"--workdir={workdir}"], args)
     results["after"] = after
     results["train_minutes_this_invocation"] = minutes
     summary = {}
@@ -164,7 +165,7 @@ def main():
     plot(runs, [(f"{t}/solve/accuracy", f"{t}: solver accuracy (self-play batch)") for t in TYPES],
          "Solver accuracy on the tasks self-play proposes", out / "solver_accuracy.png")  # fmt: skip
     plot_heldout(results["before"], after, args.estimators, args.seeds, out / "heldout_accuracy.png")
-    plot_pretraining(Path(args.model) / "pretrain_log.jsonl", out / "pretrain_loss.png")
+    plot_pretraining(REPO / args.model / "pretrain_log.jsonl", out / "pretrain_loss.png")
     print(json.dumps(results["summary"], indent=2))
 
 

@@ -1,8 +1,9 @@
 """Small Python programs in the style of Absolute Zero tasks, with inputs, drawn deterministically from a seed.
 
 Each `ProgramSpec` is one template instance: the source of `f`, a one-line description of what it does (the
-proposer's thought, the induction message) and a way to draw inputs for it. Templates cover arithmetic,
-conditionals, loops, strings, lists, dicts and small recursion; names and constants vary per draw. Nothing here
+proposer's thought, the induction message) and a way to draw inputs for it. One-step templates (a comparison, a
+label, a copy, one small operation) sit beside multi-step ones (arithmetic, conditionals, loops, strings, lists,
+dicts and small recursion); names and constants vary per draw. Nothing here
 runs the programs: outputs come from the sandbox (`azr_jax.tinycoder.corpus`).
 """
 
@@ -69,6 +70,93 @@ def _str_dict(rng: np.random.Generator) -> dict[str, int]:
 
 def _code(lines: list[str]) -> str:
     return "\n".join(lines)
+
+
+# ---- one-step programs ----
+# Their outputs are a comparison, a label, a copy or one small operation: a few-million-parameter solver can get
+# them right some of the time, which is what gives self-play partial solve rates (learnability) from its first steps.
+
+
+def compare(rng):
+    x, k = _pick(rng, INT_NAMES), _int(rng, -5, 20)
+    op, words = _pick(rng, ((">", "greater than"), ("<", "less than"), (">=", "at least"), ("<=", "at most"), ("==", "equal to")))
+    return ProgramSpec(_code([f"def f({x}):", f"    return {x} {op} {k}"]),
+                       f"checks whether the number is {words} {k}", _int_input(-5, 25))
+
+
+def divisible(rng):
+    x, m = _pick(rng, INT_NAMES), _int(rng, 2, 5)
+    words = {2: "even"}.get(m, f"divisible by {m}")
+    return ProgramSpec(_code([f"def f({x}):", f"    return {x} % {m} == 0"]),
+                       f"checks whether the number is {words}", _int_input(0, 30))
+
+
+def add_const(rng):
+    x, k = _pick(rng, INT_NAMES), _int(rng, -9, 9)
+    op = "+" if k >= 0 else "-"
+    return ProgramSpec(_code([f"def f({x}):", f"    return {x} {op} {abs(k)}"]),
+                       f"{'adds' if k >= 0 else 'subtracts'} {abs(k)}", _int_input(0, 20))
+
+
+def threshold_label(rng):
+    x, k = _pick(rng, INT_NAMES), _int(rng, 0, 15)
+    yes, no = _pick(rng, (("yes", "no"), ("up", "down"), ("hot", "cold"), ("on", "off")))
+    return ProgramSpec(_code([f"def f({x}):", f"    if {x} > {k}:", f"        return '{yes}'", f"    return '{no}'"]),
+                       f"says {yes} for numbers above {k} and {no} otherwise", _int_input(-5, 25))
+
+
+def list_length(rng):
+    xs, k = _pick(rng, LIST_NAMES), _int(rng, 0, 3)
+    body = f"len({xs})" + (f" + {k}" if k else "")
+    return ProgramSpec(_code([f"def f({xs}):", f"    return {body}"]),
+                       "counts the items in the list" + (f" and adds {k}" if k else ""), lambda rng: repr(_int_list(rng, 0, 9, 5)))
+
+
+def pick_item(rng):
+    xs = _pick(rng, LIST_NAMES)
+    index, words = _pick(rng, (("0", "first"), ("-1", "last"), ("1", "second")))
+    return ProgramSpec(_code([f"def f({xs}):", f"    return {xs}[{index}]"]),
+                       f"returns the {words} item of the list", lambda rng: repr([_int(rng, 0, 9) for _ in range(_int(rng, 2, 5))]))
+
+
+def list_extreme(rng):
+    xs = _pick(rng, LIST_NAMES)
+    fn, words = _pick(rng, (("max", "largest"), ("min", "smallest")))
+    return ProgramSpec(_code([f"def f({xs}):", f"    return {fn}({xs})"]),
+                       f"returns the {words} number in the list", lambda rng: repr([_int(rng, 0, 9) for _ in range(_int(rng, 1, 5))]))
+
+
+def list_contains(rng):
+    xs, k = _pick(rng, LIST_NAMES), _int(rng, 0, 9)
+    return ProgramSpec(_code([f"def f({xs}):", f"    return {k} in {xs}"]),
+                       f"checks whether {k} is in the list", lambda rng: repr(_int_list(rng, 0, 9, 5)))
+
+
+def affix(rng):
+    s, piece = _pick(rng, STR_NAMES), "".join(_pick(rng, LETTERS) for _ in range(_int(rng, 1, 3)))
+    if rng.random() < 0.5:
+        body, words = f"{s} + '{piece}'", f"appends '{piece}' to the text"
+    else:
+        body, words = f"'{piece}' + {s}", f"puts '{piece}' before the text"
+    return ProgramSpec(_code([f"def f({s}):", f"    return {body}"]), words, lambda rng: repr(_word(rng)))
+
+
+def repeat_text(rng):
+    s, k = _pick(rng, STR_NAMES), _int(rng, 2, 3)
+    return ProgramSpec(_code([f"def f({s}):", f"    return {s} * {k}"]),
+                       f"repeats the text {k} times", lambda rng: repr(_word(rng)))
+
+
+def has_letter(rng):
+    s, c = _pick(rng, STR_NAMES), _pick(rng, "aeiorstn")
+    return ProgramSpec(_code([f"def f({s}):", f"    return '{c}' in {s}"]),
+                       f"checks whether the text contains the letter {c}", lambda rng: repr(_word(rng)))
+
+
+def pair_up(rng):
+    x, k = _pick(rng, INT_NAMES), _int(rng, 1, 5)
+    return ProgramSpec(_code([f"def f({x}):", f"    return [{x}, {x} + {k}]"]),
+                       f"returns the number and the number plus {k}", _int_input(0, 20))
 
 
 # ---- arithmetic and conditionals on one integer ----
@@ -380,18 +468,26 @@ def squares_dict(rng):
                        "maps each number to its square", lambda rng: repr(_int_list(rng, -3, 9, 5)))
 
 
-TEMPLATES: tuple[Template, ...] = (
+ONE_STEP_TEMPLATES: tuple[Template, ...] = (
+    compare, divisible, add_const, threshold_label, list_length, pick_item, list_extreme, list_contains, affix,
+    repeat_text, has_letter, pair_up,
+)  # fmt: skip
+MULTI_STEP_TEMPLATES: tuple[Template, ...] = (
     affine, modular, floor_div, collatz_step, classify, clamp, range_sum, digit_sum, power_loop, count_divisors,
     factorial, fibonacci, recursive_sum, recursive_reverse, sort_list, filter_map, conditional_sum, prefix_sums,
     count_equal, rotate, spread, distinct_count, add_to_each, pairwise_max, every_other, string_transform,
     count_vowels, double_letters, reverse_words, replace_char, caesar, palindrome, count_char, join_sorted,
     char_counts, invert_dict, dict_summary, scale_dict, dict_lookup, squares_dict,
 )  # fmt: skip
+TEMPLATES = ONE_STEP_TEMPLATES + MULTI_STEP_TEMPLATES
+ONE_STEP_SHARE = 0.4  # of drawn programs; enough for the solver to learn them without starving the harder ones
 
 
 def draw_program(rng: np.random.Generator) -> ProgramSpec:
-    """One program: a template chosen uniformly, instantiated with the generator's names and constants."""
-    return _pick(rng, TEMPLATES)(rng)
+    """One program: a one-step template with probability `ONE_STEP_SHARE`, else a multi-step one, the template
+    chosen uniformly within its tier and instantiated with the generator's names and constants."""
+    tier = ONE_STEP_TEMPLATES if rng.random() < ONE_STEP_SHARE else MULTI_STEP_TEMPLATES
+    return _pick(rng, tier)(rng)
 
 
 def draw_inputs(spec: ProgramSpec, count: int, rng: np.random.Generator, max_tries: int = 50) -> list[str]:

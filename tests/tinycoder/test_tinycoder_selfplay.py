@@ -40,7 +40,7 @@ def test_the_asset_is_what_its_record_says(tiny):
     assert sum(p.stat().st_size for p in (REPO / "assets" / "tinycoder").iterdir()) < 30 * 2**20
 
 
-def test_the_tiny_coder_proposes_valid_tasks_and_answers_in_format_in_one_step(tiny):
+def test_the_tiny_coder_proposes_valid_and_learnable_tasks_in_its_first_step(tiny):
     config, tokenizer, model = tiny
     sampler = Sampler(model, tokenizer, config.sampler)
     with Executor(config.sandbox) as executor:
@@ -51,8 +51,14 @@ def test_the_tiny_coder_proposes_valid_tasks_and_answers_in_format_in_one_step(t
             step.close()
     proposers = [g for g in result.groups if g.role is Role.PROPOSE]
     solvers = [g for g in result.groups if g.role is Role.SOLVE]
-    # A random model proposes nothing valid and answers nothing in format; the tiny coder does both.
+    # A random model proposes nothing valid and answers nothing in format. The tiny coder's proposals pass the
+    # sandbox, and some are learnable: its own solver gets them right in some rollouts but not all, which is what
+    # gives the proposer a non-zero learnability reward (the point of the asset, docs/tiny_selfplay.md).
     valid = {g.task_type.value: int(g.correct.sum()) for g in proposers}
     assert sum(valid.values()) > 0, valid
+    rates = np.concatenate([g.solve_rates for g in proposers])
+    assert np.any((rates > 0) & (rates < 1)), rates
+    # Over 4 seeds of this step the committed coder answers 62% of its prompts in format (the previous, weaker
+    # one: 82%, with a third of the valid proposals); a random model answers none.
     well_formed = np.concatenate([g.format_ok for g in proposers + solvers])
-    assert well_formed.mean() > 0.75, [(g.task_type.value, g.role.value, g.format_ok.mean()) for g in proposers + solvers]
+    assert well_formed.mean() > 0.4, [(g.task_type.value, g.role.value, g.format_ok.mean()) for g in proposers + solvers]
