@@ -4,7 +4,8 @@ For each advantage estimator (TRR++ = "task_relative", the paper's; REINFORCE++ 
 each seed, run `train.py --config configs/tiny.py` for --steps self-play steps, then measure the solver's accuracy
 per task type on the held-out tasks (assets/tinycoder/heldout.jsonl: generated like the pretraining corpus, with
 programs that are not in it, and never put in a self-play buffer), greedy, as the trainer prompts, parses and
-grades. The pretrained model is measured once as "before". Writes results.json and PNG plots to --out:
+grades. The pretrained model is measured once as "before". Writes results.json, results.md (tables) and PNG plots
+to --out:
 
     python scripts/tiny_selfplay_study.py --steps 40 --seeds 0 1 2 --estimators task_relative global
 
@@ -15,7 +16,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +118,56 @@ def plot_pretraining(log_file: Path, path: Path) -> None:
     plt.close(fig)
 
 
+def spread(values, digits: int = 3) -> str:
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ({values.min():.{digits}f}–{values.max():.{digits}f})"
+
+
+def learnable_counts(records: list[dict], proposals_per_type: int) -> np.ndarray:
+    """Learnable proposals (0 < solve rate < 1) per step, all task types together."""
+    return np.array([sum(r[f"{t}/propose/valid_rate"] * proposals_per_type * r[f"{t}/propose/learnable_fraction"] for t in TYPES)
+                     for r in records])  # fmt: skip
+
+
+def write_tables(results: dict, runs: dict[tuple[str, int], list[dict]], proposals_per_type: int, path: Path) -> None:
+    """results.md: held-out accuracy before and after (mean and min–max over seeds), and self-play statistics."""
+    estimators, seeds = sorted({e for e, _ in runs}, reverse=True), results["seeds"]
+    lines = [f"`{results['command']}`", "", "Held-out accuracy, greedy (mean, min–max over seeds; format-error rate after the slash):", "",
+             "| model | " + " | ".join(TYPES) + " |", "|---" * (1 + len(TYPES)) + "|"]  # fmt: skip
+    before = results["before"]
+    lines.append("| pretrained | " + " | ".join(f"{before[f'{t}/accuracy']:.3f} / {before[f'{t}/format_error_rate']:.3f}" for t in TYPES) + " |")
+    for e in estimators:
+        after = [results["after"][f"{e}-seed{s}"] for s in seeds]
+        cells = [f"{spread([a[f'{t}/accuracy'] for a in after])} / {np.mean([a[f'{t}/format_error_rate'] for a in after]):.3f}" for t in TYPES]
+        lines.append(f"| after {results['steps']} steps, {e} | " + " | ".join(cells) + " |")
+    lines += ["", f"Self-play, per run of {results['steps']} steps (mean, min–max over seeds):", "",
+              "| estimator | valid proposals, " + ", ".join(TYPES) + " | learnable proposals per run | first step with one | "
+              "solver accuracy in self-play, " + ", ".join(TYPES) + " |", "|---|---|---|---|---|"]  # fmt: skip
+    for e in estimators:
+        records = [runs[e, s] for s in seeds]
+        valid = " / ".join(f"{np.mean([np.nanmean(curve(r, f'{t}/propose/valid_rate')) for r in records]):.2f}" for t in TYPES)
+        counts = [learnable_counts(r, proposals_per_type) for r in records]
+        first = ", ".join(str(int(np.argmax(c > 0)) + 1) if c.any() else "none" for c in counts)
+        solved = " / ".join(f"{np.mean([np.nanmean(curve(r, f'{t}/solve/accuracy')) for r in records]):.3f}" for t in TYPES)
+        lines.append(f"| {e} | {valid} | {spread([c.sum() for c in counts], digits=1)} | {first} | {solved} |")
+    window = min(10, results["steps"] // 3)
+    lines += ["", f"First {window} steps → last {window} steps of each run (seeds {', '.join(map(str, seeds))}):", "",
+              "| | " + " | ".join(estimators) + " |", "|---" * (1 + len(estimators)) + "|"]  # fmt: skip
+    rows = [(f"valid {t} proposals", f"{t}/propose/valid_rate", "{:.2f}") for t in TYPES]
+    rows += [(f"{t} proposals with a format error", f"{t}/propose/format_error_rate", "{:.2f}") for t in TYPES]
+    rows += [(f"{t} solver accuracy in self-play", f"{t}/solve/accuracy", "{:.2f}") for t in TYPES]
+    for label, key, fmt in rows:
+        cells = [", ".join(f"{fmt.format(np.nanmean(curve(runs[e, s][:window], key)))}→{fmt.format(np.nanmean(curve(runs[e, s][-window:], key)))}"
+                           for s in seeds) for e in estimators]  # fmt: skip
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    cells = [", ".join(f"{learnable_counts(runs[e, s][:window], proposals_per_type).sum():.0f}→"
+                       f"{learnable_counts(runs[e, s][-window:], proposals_per_type).sum():.0f}" for s in seeds) for e in estimators]  # fmt: skip
+    lines.append("| learnable proposals (all types) | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
@@ -135,21 +185,20 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     results = {"command": " ".join(["python", *sys.argv]), "steps": args.steps, "seeds": args.seeds}
     results["before"] = evaluate(REPO / runs_dir / "before.json", [f"--model={args.model}"], args)
-    runs, after, minutes = {}, {}, {}
+    runs, after = {}, {}
     for estimator in args.estimators:
         for seed in args.seeds:
             workdir = runs_dir / f"{estimator}-seed{seed}"
             if len(metrics(REPO / workdir)) < args.steps:
-                started = time.time()
                 run([sys.executable, "train.py", "--config=configs/tiny.py", f"--workdir={workdir}",
                      f"--config.trainer.steps={args.steps}", f"--config.trainer.seed={seed}",
                      f"--config.selfplay.advantages.estimator={estimator}", f"--config.model.path={args.model}",
                      *args.overrides])  # fmt: skip
-                minutes[f"{estimator}-seed{seed}"] = round((time.time() - started) / 60, 1)
             runs[estimator, seed] = metrics(REPO / workdir)
             after[f"{estimator}-seed{seed}"] = evaluate(REPO / workdir / "heldout_eval.json", [f"--workdir={workdir}"], args)
     results["after"] = after
-    results["train_minutes_this_invocation"] = minutes
+    # Training time from the runs' own step timings, so a resumed or re-evaluated study reports the same figure.
+    results["train_minutes"] = {f"{e}-seed{s}": round(sum(r["time/step_s"] for r in records) / 60, 1) for (e, s), records in runs.items()}
     summary = {}
     for estimator in args.estimators:
         for t in TYPES:
@@ -158,6 +207,8 @@ def main():
                                                    "min": float(np.min(values)), "max": float(np.max(values))}  # fmt: skip
     results["summary"] = summary
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    proposals_per_type = json.loads((REPO / runs_dir / f"{args.estimators[0]}-seed{args.seeds[0]}" / "run_config.json").read_text())["rollout"]["batch_size"]
+    write_tables(results, runs, proposals_per_type, out / "results.md")
 
     plot(runs, [(f"{t}/propose/valid_rate", f"{t}: valid proposals") for t in TYPES], "Proposal validity", out / "validity.png")
     plot(runs, [(f"{t}/propose/learnable_fraction", f"{t}: fraction with 0 < solve rate < 1") for t in TYPES],
