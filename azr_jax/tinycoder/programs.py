@@ -49,8 +49,8 @@ def _int_input(low: int, high: int) -> Callable[[np.random.Generator], str]:
     return lambda rng: repr(_int(rng, low, high))
 
 
-def _int_list(rng: np.random.Generator, low: int = -5, high: int = 15, max_len: int = 6) -> list[int]:
-    return [_int(rng, low, high) for _ in range(_int(rng, 0, max_len))]
+def _int_list(rng: np.random.Generator, low: int = -5, high: int = 15, max_len: int = 6, min_len: int = 0) -> list[int]:
+    return [_int(rng, low, high) for _ in range(_int(rng, min_len, max_len))]
 
 
 def _word(rng: np.random.Generator) -> str:
@@ -116,14 +116,14 @@ def pick_item(rng):
     xs = _pick(rng, LIST_NAMES)
     index, words = _pick(rng, (("0", "first"), ("-1", "last"), ("1", "second")))
     return ProgramSpec(_code([f"def f({xs}):", f"    return {xs}[{index}]"]),
-                       f"returns the {words} item of the list", lambda rng: repr([_int(rng, 0, 9) for _ in range(_int(rng, 2, 5))]))
+                       f"returns the {words} item of the list", lambda rng: repr(_int_list(rng, 0, 9, 5, min_len=2)))
 
 
 def list_extreme(rng):
     xs = _pick(rng, LIST_NAMES)
     fn, words = _pick(rng, (("max", "largest"), ("min", "smallest")))
     return ProgramSpec(_code([f"def f({xs}):", f"    return {fn}({xs})"]),
-                       f"returns the {words} number in the list", lambda rng: repr([_int(rng, 0, 9) for _ in range(_int(rng, 1, 5))]))
+                       f"returns the {words} number in the list", lambda rng: repr(_int_list(rng, 0, 9, 5, min_len=1)))
 
 
 def list_contains(rng):
