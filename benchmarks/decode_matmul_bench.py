@@ -29,19 +29,17 @@ def weight_shapes(config) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     return [(e, q), (e, kv), (e, kv), (q, e), (e, m), (e, m), (m, e)], (e, config.vocab_size)
 
 
-def layer_step(x, w, backend):
-    """One layer's matmuls: the attention projections (the query projection stands in for the attention output;
-    keys and values are returned, as a sampler writes them to its cache), then the MLP."""
-    q, k, v, o, gate, up, down = w
-    if backend == "torch":
-        import torch.nn.functional as F
-
-        mm, silu = F.linear, F.silu  # weights stored [out, in]
-    else:
-        mm, silu = jnp.matmul, jax.nn.silu
-    keys, values = mm(x, k), mm(x, v)
-    x = x + mm(mm(x, q), o)
-    return x + mm(silu(mm(x, gate)) * mm(x, up), down), (keys, values)
+def decode_matmuls(x, weights, mm, silu):
+    """Every weight matmul of one decode step, `mm(activation, weight)` in the library's own weight layout. Per
+    layer: the attention projections (the query projection stands in for the attention output; keys and values
+    are returned, as a sampler writes them to its cache), then the MLP; then the LM head."""
+    layer_weights, head = weights
+    cache = []
+    for q, k, v, o, gate, up, down in layer_weights:
+        cache.append((mm(x, k), mm(x, v)))
+        x = x + mm(mm(x, q), o)
+        x = x + mm(silu(mm(x, gate)) * mm(x, up), down)
+    return mm(x, head), cache
 
 
 def best_ms(fn, repeats: int) -> float:
@@ -61,6 +59,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     import torch
+    import torch.nn.functional as F
 
     config = preset(args.preset)
     layer_shapes, head_shape = weight_shapes(config)
@@ -69,17 +68,10 @@ def main():
     head = rng.standard_normal(head_shape, dtype=np.float32) * 0.02
     weight_bytes = 4 * (sum(a.size for layer in layers for a in layer) + head.size)
     jax_weights = ([[jnp.asarray(a) for a in layer] for layer in layers], jnp.asarray(head))
+    # PyTorch's layout, [out, in], as F.linear and transformers' nn.Linear read it.
     torch_weights = ([[torch.from_numpy(a.T.copy()) for a in layer] for layer in layers], torch.from_numpy(head.T.copy()))
 
-    def forward(x, weights, backend):
-        layer_weights, head_weights = weights
-        cache = []
-        for w in layer_weights:
-            x, kv = layer_step(x, w, backend)
-            cache.append(kv)
-        return (x @ head_weights.T if backend == "torch" else x @ head_weights), cache
-
-    jitted = jax.jit(lambda x, w: forward(x, w, "jax"))
+    jitted = jax.jit(lambda x, w: decode_matmuls(x, w, jnp.matmul, jax.nn.silu))
     print(f"{args.preset}: {config.num_hidden_layers} layers, {weight_bytes / 1e9:.2f} GB of float32 weights per step, "
           f"{jax.devices()[0].platform}, torch {torch.__version__} with {torch.get_num_threads()} threads")  # fmt: skip
     print("| batch | XLA ms | XLA GB/s | torch ms | torch GB/s | XLA / torch time |")
@@ -88,7 +80,7 @@ def main():
         x = rng.standard_normal((batch, config.hidden_size), dtype=np.float32)
         xj, xt = jnp.asarray(x), torch.from_numpy(x)
         with torch.no_grad():
-            torch_ms = best_ms(lambda: forward(xt, torch_weights, "torch"), args.repeats)
+            torch_ms = best_ms(lambda: decode_matmuls(xt, torch_weights, F.linear, F.silu), args.repeats)
         jax_ms = best_ms(lambda: jax.block_until_ready(jitted(xj, jax_weights)), args.repeats)
         print(f"| {batch} | {jax_ms:.0f} | {weight_bytes / jax_ms / 1e6:.1f} | {torch_ms:.0f} | "
               f"{weight_bytes / torch_ms / 1e6:.1f} | {jax_ms / torch_ms:.2f} |")  # fmt: skip
