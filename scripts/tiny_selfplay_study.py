@@ -155,16 +155,16 @@ def write_tables(results: dict, runs: dict[tuple[str, int], list[dict]], proposa
     window = min(10, results["steps"] // 3)
     lines += ["", f"First {window} steps → last {window} steps of each run (seeds {', '.join(map(str, seeds))}):", "",
               "| | " + " | ".join(estimators) + " |", "|---" * (1 + len(estimators)) + "|"]  # fmt: skip
-    rows = [(f"valid {t} proposals", f"{t}/propose/valid_rate", "{:.2f}") for t in TYPES]
-    rows += [(f"{t} proposals with a format error", f"{t}/propose/format_error_rate", "{:.2f}") for t in TYPES]
-    rows += [(f"{t} solver accuracy in self-play", f"{t}/solve/accuracy", "{:.2f}") for t in TYPES]
-    for label, key, fmt in rows:
-        cells = [", ".join(f"{fmt.format(np.nanmean(curve(runs[e, s][:window], key)))}→{fmt.format(np.nanmean(curve(runs[e, s][-window:], key)))}"
-                           for s in seeds) for e in estimators]  # fmt: skip
+    def mean_of(key):
+        return lambda records: f"{np.nanmean(curve(records, key)):.2f}"
+
+    rows = [(f"valid {t} proposals", mean_of(f"{t}/propose/valid_rate")) for t in TYPES]
+    rows += [(f"{t} proposals with a format error", mean_of(f"{t}/propose/format_error_rate")) for t in TYPES]
+    rows += [(f"{t} solver accuracy in self-play", mean_of(f"{t}/solve/accuracy")) for t in TYPES]
+    rows.append(("learnable proposals (all types)", lambda records: f"{learnable_counts(records, proposals_per_type).sum():.0f}"))
+    for label, summarise in rows:
+        cells = [", ".join(f"{summarise(runs[e, s][:window])}→{summarise(runs[e, s][-window:])}" for s in seeds) for e in estimators]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    cells = [", ".join(f"{learnable_counts(runs[e, s][:window], proposals_per_type).sum():.0f}→"
-                       f"{learnable_counts(runs[e, s][-window:], proposals_per_type).sum():.0f}" for s in seeds) for e in estimators]  # fmt: skip
-    lines.append("| learnable proposals (all types) | " + " | ".join(cells) + " |")
     path.write_text("\n".join(lines) + "\n")
 
 
