@@ -56,6 +56,7 @@ def step_metrics(result: StepResult, buffers: TaskBuffers, update_seconds: float
     metrics["time/host_share"] = (seconds["sandbox"] + seconds["host"]) / total if total else 0.0
     metrics["time/generated_tokens_per_s"] = result.generated_tokens / seconds["sample"] if seconds["sample"] else 0.0
     metrics.update({f"rl/{k}": float(v) for k, v in rl.items()})
+    metrics.update({f"prompts/dropped_{kind}": float(n) for kind, n in result.dropped_prompts.items()})
     return metrics
 
 
@@ -115,9 +116,17 @@ class MetricsWriter:
 
 
 def progress_line(step: int, total: int, metrics: Mapping[str, float]) -> str:
-    """One line for the console: rewards and accuracies of the six groups, step time."""
-    parts = [f"step {step}/{total}", f"{metrics['time/step_s']:.1f}s"]
-    for key in sorted(metrics):
-        if key.endswith(("/reward_mean", "/accuracy", "/valid_rate")):
-            parts.append(f"{key.replace('/reward_mean', ' r').replace('/accuracy', ' acc').replace('/valid_rate', ' valid')}={metrics[key]:.2f}")
-    return "  ".join(parts)
+    """One line for the console: step time; per task type (abduction/deduction/induction) the proposers' reward
+    and their valid and learnable shares of all proposals, the solvers' reward and accuracy."""
+
+    def per_type(role: str, *names: str) -> str:
+        types = ("abduction", "deduction", "induction")
+        values = [math.prod(metrics.get(f"{t}/{role}/{n}", math.nan) for n in names) for t in types]
+        return "/".join("-" if math.isnan(v) else f"{v:.2f}" for v in values)
+
+    return (
+        f"step {step}/{total}  {metrics['time/step_s']:.1f}s  "
+        f"propose a/d/i: reward {per_type('propose', 'reward_mean')} valid {per_type('propose', 'valid_rate')} "
+        f"learnable {per_type('propose', 'valid_rate', 'learnable_fraction')}  "
+        f"solve a/d/i: reward {per_type('solve', 'reward_mean')} accuracy {per_type('solve', 'accuracy')}"
+    )
