@@ -31,6 +31,14 @@ class SandboxConfig:
     check_policy: bool = True  # False runs programs as they are (isolation tests): the jail still holds
     policy: Policy = DEFAULT_POLICY
     allow_helpers: bool = False  # the paper's Qwen runs reject top-level definitions besides `f`
+    # How a solver's predicted output and abduction input are read. "data": as plain data (literals and the
+    # allow-listed constructors of sandbox/values.py), never evaluated. "expressions": as the public code
+    # does, evaluated (in the jail, policy-checked): `[1] * 3` counts, and an input can also change the state
+    # the program reads. Either way the verdict compares plain data (docs/sandbox.md, "Verdicts").
+    answer_values: Literal["data", "expressions"] = "data"
+    # Floats (and ints met by floats) in a verdict match within this relative tolerance; 0 is exact equality,
+    # as the public code's `==` (NaN still matches NaN: the public code cannot read `nan` at all).
+    float_rel_tol: float = 0.0
     python_paths: tuple[str, ...] = ()  # extra read-only import paths in the jail (e.g. a site-packages)
     # Also bind the running interpreter's site-packages, so programs may import what is installed (numpy,
     # sympy), as programs could under the public AZR executor; the policy still checks every import.
@@ -48,6 +56,8 @@ class SandboxConfig:
         checks = {
             "backend": self.backend in ("auto", "nsjail", "process"),
             "determinism": self.determinism in ("always", "screened"),
+            "answer_values": self.answer_values in ("data", "expressions"),
+            "float_rel_tol": 0.0 <= self.float_rel_tol < 1.0,
             "workers": self.workers >= 0,
             "timeout_s": self.timeout_s > 0,
             "batch_timeout_s": self.batch_timeout_s >= 0,

@@ -9,7 +9,8 @@
         ind = executor.check_induction([(model_program, inputs, outputs), ...])
 
 Every method takes a whole batch, keeps every worker busy, and returns one result per item in input order.
-Model output is only ever evaluated inside the jail; the host reads literals with ast.literal_eval at most.
+Model output is only ever evaluated inside the jail; the host reads plain data with sandbox.values.parse at most.
+Every verdict compares plain data in trusted code (the host or a worker), never in the answer's process.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+from sandbox import values
 from sandbox.config import SandboxConfig
 from sandbox.determinism import shows_address
 from sandbox.jail import make_backend
 from sandbox.pool import WorkerPool
 from sandbox.results import CheckResult, ExecResult, InductionResult, Status
-from sandbox.semantics import literal_value, values_equal
 
 log = logging.getLogger(__name__)
 
@@ -125,46 +126,62 @@ class Executor:
     def check_deduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
         """(program, gold_output, predicted_output): does the predicted output equal the gold one by value?
 
-        Identical texts match; literals are compared on the host (ast.literal_eval, never eval); anything
-        else (`deque([1])`, `inf`, `dict(a=1)`) is evaluated in the jail, in the program's namespace.
-        Floats follow semantics.values_equal (relative tolerance 1e-9, NaN equals NaN).
+        Identical texts match. Otherwise both texts are read as plain data here (sandbox.values.parse: no code
+        runs) and compared with values_equal; a prediction that is not plain data is `bad_input`. With
+        `answer_values="expressions"` the prediction is evaluated in the jail instead, in the program's
+        namespace, and the value it gives is compared as plain data.
         """
         results: list[CheckResult | None] = [None] * len(answers)
         jobs, where = [], []
         for i, (program, gold, predicted) in enumerate(answers):
             if len(predicted) > 4 * self.config.output_cap + 1000:
                 results[i] = CheckResult(Status.OUTPUT_TOO_LARGE, False, error="predicted output is too long")
-                continue
-            # Identical text also covers reprs that do not read back, such as defaultdict(<class 'int'>, {}).
-            if predicted.strip() == gold.strip():
+            elif predicted.strip() == gold.strip():
+                # Also covers gold outputs that are not plain data (a class with its own repr).
                 results[i] = CheckResult(Status.OK, True, output=predicted)
-                continue
-            (gold_ok, gold_value), (pred_ok, pred_value) = literal_value(gold), literal_value(predicted)
-            if gold_ok and pred_ok:
-                try:
-                    results[i] = CheckResult(Status.OK, values_equal(pred_value, gold_value), output=predicted)
-                    continue
-                except RecursionError:
-                    pass  # too deep to compare here: the jail can
-            jobs.append({"kind": "compare", "program": program, "predicted": predicted, "expected": gold})
-            where.append(i)
+            elif self.config.answer_values == "expressions":
+                jobs.append({"kind": "compare", "program": program, "predicted": predicted, "expected": gold})
+                where.append(i)
+            else:
+                results[i] = self._compare_texts(gold, predicted)
         for i, record in zip(where, self._pool.run(jobs, [None] * len(jobs))):
             results[i] = _check_result(record)
         return results  # type: ignore[return-value]
 
+    def _compare_texts(self, gold: str, predicted: str) -> CheckResult:
+        gold_value, value = values.parse(gold), values.parse(predicted)
+        if gold_value is values.NOT_DATA:
+            return CheckResult(Status.OK, False, output=predicted, error="the gold output is not plain data")
+        if value is values.NOT_DATA:
+            return CheckResult(Status.BAD_INPUT, False, error="the predicted output is not plain data")
+        return CheckResult(Status.OK, values.values_equal(value, gold_value, self.config.float_rel_tol), output=predicted)
+
     def check_abduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
-        """(program, model_input, gold_output): does f(model_input) equal the gold output? Any input counts."""
-        jobs = [{"kind": "match", "program": p, "input": i, "expected": o} for p, i, o in answers]
+        """(program, model_input, gold_output): does f(model_input) equal the gold output? Any input counts.
+
+        The input is read as plain data (`answer_values="data"`) or evaluated in the jail ("expressions");
+        the child reports f's value as plain data and the worker compares it with the gold value.
+        """
+        as_data = self.config.answer_values == "data"
+        jobs = [{"kind": "match", "program": p, "input": i, "expected": o, "input_is_data": as_data} for p, i, o in answers]
         return [_check_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
 
-    def check_induction(self, answers: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list[InductionResult]:
-        """(model_program, held_out_inputs, held_out_outputs): must reproduce every output; also the fraction."""
+    def check_induction(
+        self, answers: Sequence[tuple[str, Sequence[str], Sequence[str]]], allow_helpers: bool | None = None
+    ) -> list[InductionResult]:
+        """(model_program, held_out_inputs, held_out_outputs): must reproduce every output; also the fraction.
+
+        The inputs are the proposer's (validated expressions); each output the program gives is compared as
+        plain data with the gold one. `allow_helpers` overrides the config's rule for these programs.
+        """
+        override = {} if allow_helpers is None else {"allow_helpers": allow_helpers}
         jobs, spans = [], []
         for program, inputs, outputs in answers:
             if len(inputs) != len(outputs):
                 raise ValueError(f"check_induction: {len(inputs)} inputs but {len(outputs)} outputs")
             spans.append((len(jobs), len(jobs) + len(inputs)))
-            jobs += [{"kind": "match", "program": program, "input": i, "expected": o} for i, o in zip(inputs, outputs)]
+            jobs += [{"kind": "match", "program": program, "input": i, "expected": o, **override}
+                     for i, o in zip(inputs, outputs)]  # fmt: skip
         checks = [_check_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
         results = []
         for start, end in spans:

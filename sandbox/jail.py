@@ -64,6 +64,7 @@ def worker_settings(config: SandboxConfig) -> dict:
         "timeout_s": config.timeout_s,
         "output_cap": config.output_cap,
         "allow_helpers": config.allow_helpers,
+        "float_rel_tol": config.float_rel_tol,
         "pin_cpus": config.pin_cpus,
         "preload_modules": list(config.preload_modules),
         "policy": dataclasses.asdict(config.policy) if config.check_policy else None,

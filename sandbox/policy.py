@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import string
 
 # The Absolute Zero paper's list of banned modules and attributes (its Qwen runs), verbatim in meaning.
 PAPER_BANNED = (
@@ -23,6 +24,16 @@ SANDBOX_BANNED_MODULES = (
     "asyncio", "concurrent", "_thread", "urllib", "http", "ftplib", "smtplib", "code", "codeop", "uuid",
     "secrets", "sqlite3", "mmap", "posix", "_posixsubprocess", "runpy", "zipimport", "faulthandler",
     "tracemalloc", "sysconfig", "platform", "webbrowser", "atexit", "weakref", "dis", "timeit",
+)  # fmt: skip
+
+# Modules that reach this process's own state (stack frames, modules by name) or write to a file descriptor
+# given as a number, and this package itself. A program that could do either could read or forge what its
+# process reports about it; docs/sandbox.md, "Verdicts". (`pydoc.locate("sys")` is an import by string.)
+VERDICT_BANNED_MODULES = (
+    "sandbox", "traceback", "pydoc", "pkgutil", "unittest", "doctest", "pdb", "bdb", "trace", "profile",
+    "cProfile", "pstats", "modulefinder", "linecache", "codecs", "fileinput", "gzip", "bz2", "lzma", "zipfile",
+    "tarfile", "shelve", "dbm", "tokenize", "wave", "aifc", "sunau", "mailbox", "zipapp", "py_compile",
+    "compileall", "xml", "plistlib", "cgitb", "rlcompleter", "site",
 )  # fmt: skip
 
 # Helpers that reach attributes by string or evaluate annotation strings are getattr/eval in disguise.
@@ -50,18 +61,29 @@ ESCAPE_ATTRIBUTES = (
     "posix", "_posixsubprocess", "signal", "multiprocessing", "threading", "_os", "_sys", "_evaluate",
 ) + STRING_ACCESSORS  # fmt: skip
 
+# Attributes that lead from a generator, coroutine or traceback to stack frames, and from a frame to the
+# variables of the code that called the program (the worker's own, holding its result channel).
+FRAME_ATTRIBUTES = (
+    "gi_frame", "cr_frame", "ag_frame", "tb_frame", "tb_next", "f_back", "f_globals", "f_locals",
+    "f_builtins", "f_code", "f_trace", "gi_code", "cr_code", "ag_code", "gi_yieldfrom", "cr_await", "ag_await",
+)  # fmt: skip
+
+# Methods that read attributes named inside a string (`"{0.gi_frame}".format(g)`): allowed only on a string
+# literal whose fields name no attribute.
+FORMAT_METHODS = ("format", "format_map")
+
 
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """Names a program may not import (module or dotted attribute) or call."""
 
-    banned_modules: tuple[str, ...] = tuple(dict.fromkeys(PAPER_BANNED + SANDBOX_BANNED_MODULES))
+    banned_modules: tuple[str, ...] = tuple(dict.fromkeys(PAPER_BANNED + SANDBOX_BANNED_MODULES + VERDICT_BANNED_MODULES))
     banned_calls: tuple[str, ...] = BANNED_CALLS
     # Dunder attributes (`__class__`, `__subclasses__`, `__globals__`...) are the usual route out of a
     # restricted namespace; ordinary task code never needs them beyond `allowed_dunders`.
     ban_dunder_attributes: bool = True
     allowed_dunders: tuple[str, ...] = SAFE_DUNDERS
-    banned_attributes: tuple[str, ...] = ESCAPE_ATTRIBUTES
+    banned_attributes: tuple[str, ...] = ESCAPE_ATTRIBUTES + FRAME_ATTRIBUTES
 
     def banned_words(self) -> tuple[str, ...]:
         """The list a proposer prompt shows: every banned module and call, in a stable order."""
@@ -95,6 +117,8 @@ def find_violation(tree: ast.AST, policy: Policy) -> str | None:
                 return f"access to dunder attribute {node.attr!r}"
             if node.attr in banned_attributes:
                 return f"access to attribute {node.attr!r}"
+            if node.attr in FORMAT_METHODS and (problem := _format_problem(node.value)):
+                return problem
             attributes.append(node)
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -124,6 +148,24 @@ def find_violation(tree: ast.AST, policy: Policy) -> str | None:
         dotted = _dotted_name(node, aliases)
         if dotted and (hit := _banned_prefix(dotted, banned_modules)):
             return f"use of banned attribute {hit!r}"
+    return None
+
+
+def _format_problem(receiver: ast.AST) -> str | None:
+    """Why `receiver.format` may read attributes by name, or None: it must be a literal with plain fields."""
+    if not (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)):
+        return "str.format is allowed only on a string literal (its fields can name attributes)"
+    pending = [receiver.value]
+    while pending:
+        try:
+            fields = list(string.Formatter().parse(pending.pop()))
+        except ValueError:
+            return None  # the literal is not a valid format string: .format raises before reading anything
+        for _, field, spec, _ in fields:
+            if field and "." in field:
+                return f"format field {{{field}}} reads an attribute"
+            if spec:
+                pending.append(spec)
     return None
 
 

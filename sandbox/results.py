@@ -56,3 +56,21 @@ class InductionResult:
     correct: bool
     fraction: float
     cases: tuple[CheckResult, ...]
+
+
+_TYPE_NAME = type.__dict__["__name__"].__get__
+
+
+def error_name(err: BaseException) -> str:
+    """The exception's class name, read without calling anything a (model-made) metaclass defines."""
+    name = _TYPE_NAME(type(err))
+    return name if type(name) is str else "<unnamed>"
+
+
+def error_message(err: BaseException) -> str:
+    """The exception's message, at most 500 characters; a hostile `__str__` cannot make reporting fail."""
+    try:
+        message = str(err)
+        return message[:500] if type(message) is str else "<unprintable error>"
+    except BaseException:  # noqa: BLE001
+        return "<unprintable error>"

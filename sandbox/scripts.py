@@ -16,7 +16,7 @@ import dataclasses
 import sys
 import types
 
-from sandbox.results import Status
+from sandbox.results import Status, error_message, error_name
 
 # Longest script the worker compiles; benchmark tests with hundreds of inline inputs reach a few MB.
 MAX_SCRIPT_CHARS = 20_000_000
@@ -34,33 +34,37 @@ def prepare_script(job: dict) -> PreparedScript | dict:
     if len(source) > MAX_SCRIPT_CHARS:
         return _failure(Status.SYNTAX_ERROR, f"the script is longer than {MAX_SCRIPT_CHARS} characters")
     try:
-        code = compile(source, "<script>", "exec", dont_inherit=True)
+        # optimize=0: `assert` statements run whatever flags the worker's interpreter was started with.
+        code = compile(source, "<script>", "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
         return _failure(Status.SYNTAX_ERROR, str(err), type(err).__name__)
     timeout = job.get("timeout_s")
     return PreparedScript(code, float(timeout) if timeout else None)
 
 
-def run_script(script: PreparedScript) -> dict:
-    """Runs the script as `__main__` in the current (fresh, jailed) process; its result record."""
+def run_script(
+    script: PreparedScript, _exec=exec, _memory_error=MemoryError, _base_exception=BaseException,
+    _ok={"status": Status.OK.value},
+) -> dict:
+    """Runs the script as `__main__` in the current (fresh, jailed) process; its result record.
+
+    The names used after the script has run are bound in the defaults, at import: a script that rebinds
+    builtins (`BaseException`, `AssertionError`, `str`) or this module's attributes does not change which
+    record is returned. (It fails instead: a rebound `BaseException` makes the except clause itself raise,
+    the child dies without a result, and a death is a failure.) Pass means: `exec` returned.
+    """
+    failure, message, name = _failure, error_message, error_name  # looked up now, before the script runs
     # The worker runs without `site`, which is what defines exit() and quit(); programs written for a plain
     # `python` (competitive programs end with exit()) expect them.
     builtins.exit = builtins.quit = sys.exit
     try:
-        exec(script.code, {"__name__": "__main__"})  # noqa: S102 - this is the jailed child
-    except MemoryError:
-        return _failure(Status.MEMORY, "the script ran out of memory", "MemoryError")
-    except BaseException as err:  # noqa: BLE001 - AssertionError, SystemExit... all mean "did not pass"
-        return _failure(Status.RUNTIME_ERROR, _message(err), type(err).__name__)
-    return {"status": Status.OK.value, "output": None}
+        _exec(script.code, {"__name__": "__main__"})  # noqa: S102 - this is the jailed child
+    except _memory_error:
+        return failure(Status.MEMORY, "the script ran out of memory", "MemoryError")
+    except _base_exception as err:  # noqa: BLE001 - AssertionError, SystemExit... all mean "did not pass"
+        return failure(Status.RUNTIME_ERROR, message(err), name(err))
+    return _ok.copy()
 
 
 def _failure(status: Status, message: str, error_type: str | None = None) -> dict:
     return {"status": status.value, "error_type": error_type, "error": message}
-
-
-def _message(err: BaseException) -> str:
-    try:
-        return str(err)[:500]
-    except BaseException:  # noqa: BLE001 - a hostile __str__
-        return "<unprintable error>"

@@ -1,7 +1,7 @@
-"""Absolute Zero task semantics: what a valid program and input are, how a job runs, when two values match.
+"""Absolute Zero task semantics: what a valid program and input are, and how a job runs.
 
-Independent of the isolation code and stdlib-only: `execute` runs inside a fresh jailed child process;
-`literal_value` and `values_equal` also run on the host, where they never evaluate code.
+Independent of the isolation code and stdlib-only: `prepare` runs in the worker (no model code runs while it
+parses), `run_prepared` in a fresh jailed child. Values are compared elsewhere, as plain data (sandbox.values).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import math
 import types
 from typing import Any
 
+from sandbox import values
 from sandbox.determinism import second_run_reason
 from sandbox.policy import Policy, find_violation
-from sandbox.results import Status
+from sandbox.results import Status, error_message, error_name
 
 ENTRY_FUNCTION = "f"
 # Names a gold output may use that `repr` produces but Python cannot read back (`float('inf')` is `inf`).
@@ -22,10 +23,6 @@ _REPR_NAMES = {"inf": math.inf, "nan": math.nan}
 # Name the argument-capturing callable gets in the evaluated call; not an identifier, so a program cannot
 # define or reach it.
 _CAPTURE = "<arguments>"
-# Floats (and ints compared with floats) match within this relative tolerance: repr round-trips floats
-# exactly, so the tolerance only forgives summation-order noise such as 0.28 vs 0.28000000000000004.
-FLOAT_REL_TOL = 1e-9
-FLOAT_ABS_TOL = 1e-12
 # Longest program, input or output text the worker will parse (it parses before forking, untimed).
 MAX_SOURCE_CHARS = 200_000
 
@@ -75,8 +72,8 @@ def parse_arguments(text: str, policy: Policy | None) -> ast.Expression:
     return ast.fix_missing_locations(tree)
 
 
-def parse_value(text: str, policy: Policy | None, what: str) -> ast.Expression:
-    """`text` as one expression (an output or a predicted output)."""
+def parse_expression(text: str, policy: Policy | None, what: str) -> ast.Expression:
+    """`text` as one expression (a predicted output, under `model_values="expressions"`), policy-checked."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
@@ -86,80 +83,73 @@ def parse_value(text: str, policy: Policy | None, what: str) -> ast.Expression:
     return tree
 
 
-def literal_value(text: str) -> tuple[bool, Any]:
-    """(True, value) when `text` is a Python literal (host-safe: no code runs), else (False, None)."""
-    try:
-        return True, ast.literal_eval(text.strip())
-    except Exception:  # noqa: BLE001 - any parse failure (incl. recursion, int digit limit) means "not a literal"
-        return False, None
-
-
-def values_equal(a: Any, b: Any) -> bool:
-    """Python equality, except that floats match within FLOAT_REL_TOL / FLOAT_ABS_TOL, NaN matches NaN,
-    and containers compare element by element (so the float rule reaches inside them)."""
-    if _is_real(a) and _is_real(b) and (isinstance(a, float) or isinstance(b, float)):
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return math.isclose(a, b, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
-    if type(a) in (list, tuple) and type(b) is type(a):
-        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
-    if type(a) is dict and type(b) is dict:
-        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001 - a value whose comparison raises is not equal to anything
-        return False
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 @dataclasses.dataclass(frozen=True)
 class PreparedJob:
     """A job whose program, input and expected output are parsed, policy-checked and compiled.
 
     Preparing runs no model code, so the worker does it itself: parsing in a freshly forked child would
     pay a copy-on-write fault for every interpreter page the parser touches (10x slower, measured).
+    `arguments` and `expected` are plain data built here by `sandbox.values.parse`: the child inherits
+    them through the fork, and the worker, which never runs model code, compares with `expected`.
     """
 
     kind: str
     program: types.CodeType
-    call: types.CodeType | None = None  # evaluates to (args, kwargs)
-    predicted: types.CodeType | None = None
-    expected: types.CodeType | None = None
+    call: types.CodeType | None = None  # an input expression; evaluates to (args, kwargs)
+    arguments: tuple[tuple, dict] | None = None  # an input read as data (an abduction answer)
+    predicted: types.CodeType | None = None  # a predicted output read as an expression
+    expected: Any = values.NOT_DATA
     second_run: str | None = None  # why a run job may differ under another hash seed (None: it cannot)
+
+    @property
+    def reports_data(self) -> bool:
+        """Whether the child reports its value as plain data for the worker to compare (else as a repr)."""
+        return self.kind != "run"
 
 
 def prepare(job: dict, policy: Policy | None, allow_helpers: bool) -> PreparedJob | dict:
-    """Job kinds: `run` (output = repr(f(input))), `match` (also: does f(input) equal `expected`?) and
-    `compare` (does the value `predicted` equal `expected`? both evaluated in the program's namespace, so
-    reprs such as `deque([1])` read back). Returns the prepared job, or the failure result record."""
+    """Job kinds:
+      `run`: output = repr(f(input)); the input is an expression (a proposer's), evaluated in the jail.
+      `match`: does f(input) equal the gold `expected`? `input_is_data` reads the input as plain data
+        (a solver's abduction answer) instead of as an expression (a proposer's held-out input).
+      `compare`: does the expression `predicted`, evaluated in the program's namespace, equal `expected`?
+    `expected` is read as plain data here (never evaluated). A job may carry `allow_helpers` of its own.
+    Returns the prepared job, or the failure result record."""
     try:
         for field in ("program", "input", "predicted", "expected"):
             if len(job.get(field, "")) > MAX_SOURCE_CHARS:
                 status = Status.SYNTAX_ERROR if field == "program" else Status.BAD_INPUT
                 raise JobError(status, f"{field} is longer than {MAX_SOURCE_CHARS} characters")
-        program_tree = parse_program(job["program"], policy, allow_helpers)
+        program_tree = parse_program(job["program"], policy, job.get("allow_helpers", allow_helpers))
         program = _compile(program_tree, "<program>", "exec")
         kind = job["kind"]
-        call = predicted = expected = second_run = None
-        if kind == "compare":
-            predicted = _compile(parse_value(job["predicted"], policy, "predicted output"), "<predicted>", "eval")
-        else:
+        if kind == "run":
             input_tree = parse_arguments(job["input"], policy)
-            call = _compile(input_tree, "<input>", "eval")
-            if kind == "run":
-                second_run = second_run_reason([program_tree, input_tree], policy is not None)
-        if kind != "run":
-            expected = _compile(parse_value(job["expected"], policy, "expected output"), "<expected>", "eval")
-        return PreparedJob(kind, program, call, predicted, expected, second_run)
+            second_run = second_run_reason([program_tree, input_tree], policy is not None)
+            return PreparedJob(kind, program, call=_compile(input_tree, "<input>", "eval"), second_run=second_run)
+        expected = values.parse(job["expected"])
+        if expected is values.NOT_DATA:
+            raise JobError(Status.BAD_INPUT, "the gold output is not plain data, so no value can be shown equal to it")
+        if kind == "compare":
+            tree = parse_expression(job["predicted"], policy, "predicted output")
+            return PreparedJob(kind, program, predicted=_compile(tree, "<predicted>", "eval"), expected=expected)
+        if job.get("input_is_data"):
+            arguments = values.parse_arguments(job["input"])
+            if arguments is values.NOT_DATA:
+                raise JobError(Status.BAD_INPUT, "the input is not an argument list of plain data")
+            return PreparedJob(kind, program, arguments=arguments, expected=expected)
+        call = _compile(parse_arguments(job["input"], policy), "<input>", "eval")
+        return PreparedJob(kind, program, call=call, expected=expected)
     except JobError as err:
         return _failure(err)
 
 
-def run_prepared(job: PreparedJob, output_cap: int) -> dict:
-    """Runs a prepared job in the current (fresh, jailed) process and returns its result record."""
+def run_prepared(job: PreparedJob, output_cap: int, _encode=values.encode, _len=len, _repr_of=repr) -> dict:
+    """Runs a prepared job in the current (fresh, jailed) process and returns its result record.
+
+    After the model's code has run, only names bound before it ran are used (the defaults above and this
+    module's functions, which the policy keeps out of the program's reach): see docs/sandbox.md, "Verdicts".
+    """
     try:
         namespace: dict = {"__name__": "__main__"}
         try:
@@ -167,28 +157,29 @@ def run_prepared(job: PreparedJob, output_cap: int) -> dict:
         except MemoryError:
             raise JobError(Status.MEMORY, "the program ran out of memory", "MemoryError") from None
         except BaseException as err:  # noqa: BLE001 - StopIteration, SystemExit... are all program errors
-            raise JobError(Status.RUNTIME_ERROR, _message(err), type(err).__name__) from None
+            raise JobError(Status.RUNTIME_ERROR, error_message(err), error_name(err)) from None
         entry = namespace.get(ENTRY_FUNCTION)
         if not callable(entry):
             raise JobError(Status.NO_ENTRY_FUNCTION, f"{ENTRY_FUNCTION!r} is not callable after the program ran")
         if job.kind == "compare":
             value = _evaluate(job.predicted, namespace, "predicted output")
         else:
-            args, kwargs = _evaluate(job.call, namespace, "input", capture=True)
+            args, kwargs = job.arguments or _evaluate(job.call, namespace, "input", capture=True)
             try:
                 value = entry(*args, **kwargs)
             except MemoryError:
                 raise JobError(Status.MEMORY, "the program ran out of memory", "MemoryError") from None
             except BaseException as err:  # noqa: BLE001
-                raise JobError(Status.RUNTIME_ERROR, _message(err), type(err).__name__) from None
-        output = _repr(value)
-        result = {"status": Status.OK.value, "output": output}
-        if job.kind != "run":
-            result["match"] = values_equal(value, _evaluate(job.expected, namespace, "expected output"))
-        if len(output) > output_cap:
-            result.update(status=Status.OUTPUT_TOO_LARGE.value, output=None,
-                          error=f"repr is {len(output)} characters, cap {output_cap}")  # fmt: skip
-        return result
+                raise JobError(Status.RUNTIME_ERROR, error_message(err), error_name(err)) from None
+        if job.reports_data:
+            data = _encode(value)
+            if data is not None and _len(data) > output_cap:
+                raise JobError(Status.OUTPUT_TOO_LARGE, f"the value is {_len(data)} characters, cap {output_cap}")
+            return {"status": "ok", "data": data}
+        output = _repr(value, _repr_of)
+        if _len(output) > output_cap:
+            raise JobError(Status.OUTPUT_TOO_LARGE, f"repr is {_len(output)} characters, cap {output_cap}")
+        return {"status": "ok", "output": output}
     except JobError as err:
         return _failure(err)
 
@@ -220,21 +211,14 @@ def _evaluate(code: types.CodeType, namespace: dict, what: str, capture: bool = 
     except MemoryError:
         raise JobError(Status.MEMORY, f"{what} ran out of memory", "MemoryError") from None
     except BaseException as err:  # noqa: BLE001
-        raise JobError(Status.BAD_INPUT, f"{what}: {_message(err)}", type(err).__name__) from None
+        raise JobError(Status.BAD_INPUT, f"{what}: {error_message(err)}", error_name(err)) from None
 
 
-def _repr(value: Any) -> str:
+def _repr(value: Any, repr_of=repr) -> str:
     try:
-        return repr(value)
+        return repr_of(value)
     except MemoryError:
         raise JobError(Status.MEMORY, "repr of the output ran out of memory", "MemoryError") from None
     except BaseException as err:  # noqa: BLE001
-        message = f"repr of the output failed: {_message(err)}"
-        raise JobError(Status.RUNTIME_ERROR, message, type(err).__name__) from None
-
-
-def _message(err: BaseException) -> str:
-    try:
-        return str(err)[:500]
-    except BaseException:  # noqa: BLE001 - a hostile __str__
-        return "<unprintable error>"
+        message = f"repr of the output failed: {error_message(err)}"
+        raise JobError(Status.RUNTIME_ERROR, message, error_name(err)) from None

@@ -6,7 +6,9 @@ Protocol (newline-delimited JSON on the inherited stdin/stdout):
   job, in order.
 The child closes the protocol pipes and points fds 0-2 at /dev/null before any job code runs, so a job can
 neither read other jobs nor write into their results; it reports its single result through a pipe of its
-own (which, with the policy off, it could also write itself: see docs/sandbox.md).
+own, as one frame authenticated by a token the worker drew for this job (sandbox/channel.py). A check's
+verdict is computed here, in the worker, which never runs model code: the child reports the value it got as
+plain data, and the worker compares that with the gold value it parsed itself (sandbox/values.py).
 Stdlib-only, like everything the worker imports.
 """
 
@@ -22,7 +24,7 @@ import signal
 import sys
 import time
 
-from sandbox import scripts, semantics
+from sandbox import channel, scripts, semantics, values
 from sandbox.policy import Policy
 
 # Imported once here so that children start with them loaded (a fork shares them copy-on-write);
@@ -91,9 +93,24 @@ class Worker:
         if isinstance(prepared, dict):
             return prepared  # refused before any of its code could run: no process needed
         result = self._fork_and_run(prepared)
-        if isinstance(prepared, semantics.PreparedJob) and prepared.second_run:
-            result["second_run"] = prepared.second_run
+        if isinstance(prepared, semantics.PreparedJob):
+            if prepared.reports_data:
+                result = self._verdict(prepared, result)
+            elif prepared.second_run:
+                result["second_run"] = prepared.second_run
         return result
+
+    def _verdict(self, job: semantics.PreparedJob, result: dict) -> dict:
+        """`match`: whether the value the child reported equals the gold value, decided here over plain data."""
+        if result["status"] != "ok":
+            return result
+        data = result.pop("data", None)
+        if data is None:
+            return {"status": "ok", "output": None, "match": False,
+                    "error": "the value is not plain data (docs/sandbox.md, Verdicts)"}  # fmt: skip
+        value = values.parse(data)
+        match = value is not values.NOT_DATA and values.values_equal(value, job.expected, self.settings["float_rel_tol"])
+        return {"status": "ok", "output": data, "match": match}
 
     def _timeout(self, prepared: semantics.PreparedJob | scripts.PreparedScript) -> float:
         """A script job may carry its own wall clock; every other job has the pool's."""
@@ -105,10 +122,11 @@ class Worker:
         timeout = self._timeout(prepared)
         cap = self.settings["output_cap"]
         read_end, write_end = os.pipe()
+        token = channel.new_token()
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            self._child(prepared, write_end)
+            self._child(prepared, write_end, token)
         os.close(write_end)
         deadline = time.monotonic() + timeout
         pidfd = os.pidfd_open(pid)
@@ -150,13 +168,20 @@ class Worker:
         if status == "output_too_large":
             return {"status": "output_too_large", "error": f"the result passed {size} bytes"}
         if chunks:
-            try:
-                return json.loads(b"".join(chunks))
-            except ValueError:
-                return {"status": "sandbox_error", "error": "the child wrote a malformed result"}
+            record = channel.read_result(token, b"".join(chunks))
+            if record is None:
+                # Our own frame is never malformed: these bytes were written by the job's code.
+                return {"status": "runtime_error", "error_type": "ForgedResult",
+                        "error": "the result pipe held bytes other than the child's one authenticated result"}  # fmt: skip
+            return record
         return _death_result(wait_status, timeout)
 
-    def _child(self, job: semantics.PreparedJob | scripts.PreparedScript, result_fd: int) -> None:
+    def _child(
+        self, job: semantics.PreparedJob | scripts.PreparedScript, result_fd: int, token: bytes,
+        _write_result=channel.write_result, _getpid=os.getpid, _exit=os._exit,
+    ) -> None:
+        """The forked child. The defaults are bound at import: after the job's code has run, nothing it could
+        rebind (module attributes, builtins) is looked up again."""
         try:
             for fd in self.protocol_fds:
                 os.close(fd)
@@ -168,19 +193,16 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             cpu = int(self._timeout(job)) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-            me = os.getpid()
+            me = _getpid()
             if isinstance(job, scripts.PreparedScript):
                 result = scripts.run_script(job)
             else:
                 result = semantics.run_prepared(job, self.settings["output_cap"])
-            if os.getpid() != me:
-                os._exit(0)  # a copy the job forked, finishing our code: only the job itself reports
-            payload = json.dumps(result, ensure_ascii=False).encode(errors="backslashreplace")
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(result_fd, view):]
+            if _getpid() != me:
+                _exit(0)  # a copy the job forked, finishing our code: only the job itself reports
+            _write_result(result_fd, token, result)
         finally:
-            os._exit(0)
+            _exit(0)
 
     def _reap(self, pid: int) -> int:
         """Kills the child and everything it started, then collects them; returns the child's wait status."""

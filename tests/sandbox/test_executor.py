@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from sandbox import SandboxConfig, Status
+from sandbox import Executor, SandboxConfig, Status
 from sandbox.config import SandboxConfig as Config
 
 
@@ -62,7 +62,8 @@ def test_deduction_compares_values_not_text(executor):
     answers = [
         ("def f(a):\n    return a", "[1, 2]", " [1,2] ", True),
         ("def f(a):\n    return a", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}", True),
-        ("def f(a):\n    return a", "0.28000000000000004", "0.28", True),
+        ("def f(a):\n    return a", "0.30000000000000004", "0.3", False),  # exact, as the public code's ==
+        ("def f(a):\n    return a", "0.5", "0.50", True),
         ("def f(a):\n    return a", "(1, 2)", "[1, 2]", False),
         ("def f(a):\n    return a", "'1'", "1", False),
         (deque_program, "deque([1, 2])", "deque([1,2])", True),
@@ -70,11 +71,24 @@ def test_deduction_compares_values_not_text(executor):
         ("def f(a):\n    return a", "inf", "float('inf')", True),
         ("def f(a):\n    return a", "{'a': 1}", "dict(a=1)", True),
         ("def f(a):\n    return a", "1", "__import__('os').getpid()", False),
+        ("def f(a):\n    return a", "[1, 1]", "[1] * 2", False),  # an expression, not data
         ("def f(a):\n    return a", "1", "not python (", False),
     ]
     results = executor.check_deduction([(p, g, o) for p, g, o, _ in answers])
     assert [r.correct for r in results] == [c for *_, c in answers]
-    assert results[-2].status is Status.BANNED
+    assert {r.status for r in results[-3:]} == {Status.BAD_INPUT}
+
+
+def test_expressions_mode_evaluates_answers_in_the_jail_and_still_compares_data():
+    config = SandboxConfig(timeout_s=2.0, answer_values="expressions", workers=2)
+    program = "def f(a):\n    return a"
+    with Executor(config) as executor:
+        deduction = executor.check_deduction([(program, "[1, 1]", "[1] * 2"), (program, "1", "__import__('os')"),
+                                              (program, "2", "type('X', (int,), {})(2)")])  # fmt: skip
+        abduction = executor.check_abduction([(program, "[1] * 2", "[1, 1]"), (program, "1 + 1", "3")])
+    assert [r.correct for r in deduction] == [True, False, False]
+    assert deduction[1].status is Status.BANNED and "not plain data" in deduction[2].error
+    assert [r.correct for r in abduction] == [True, False]
 
 
 def test_abduction_accepts_any_input_that_reproduces_the_output(executor):

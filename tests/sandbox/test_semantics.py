@@ -1,12 +1,10 @@
-"""Host-side semantics: parsing and comparison only; nothing here executes model code."""
-
-import math
+"""Parsing of programs and inputs (worker side, before any fork); nothing here executes model code."""
 
 import pytest
 
 from sandbox.policy import DEFAULT_POLICY
 from sandbox.results import Status
-from sandbox.semantics import JobError, literal_value, parse_arguments, parse_program, values_equal
+from sandbox.semantics import JobError, parse_arguments, parse_program
 
 
 def test_arguments_span_lines_and_take_keywords():
@@ -40,27 +38,3 @@ def test_program_needs_top_level_f_and_helpers_are_an_option():
     with pytest.raises(JobError) as err:
         parse_program("def f(:\n", DEFAULT_POLICY, allow_helpers=True)
     assert err.value.status is Status.SYNTAX_ERROR
-
-
-def test_float_policy_relative_1e_9_and_nan_equals_nan():
-    assert values_equal(0.28, 0.1 + 0.18)
-    assert values_equal([0.28, {"a": (1.0, 2)}], [0.28000000000000004, {"a": (1, 2)}])
-    assert not values_equal(0.33, 1 / 3)
-    assert values_equal(math.nan, math.nan) and not values_equal(math.nan, 0.0)
-    assert values_equal(math.inf, math.inf) and not values_equal(math.inf, -math.inf)
-    assert values_equal(1e-13, 0.0)  # absolute tolerance 1e-12 near zero
-    assert not values_equal(1e-6, 0.0)
-
-
-def test_containers_keep_python_types():
-    assert not values_equal([1, 2], (1, 2))
-    assert values_equal({1, 2}, {2, 1})
-    assert not values_equal({"a": 1}, {"a": 1, "b": 2})
-    assert values_equal(True, 1)  # Python equality, except floats
-
-
-def test_literal_value_never_evaluates_code():
-    assert literal_value(" [1, (2, 'x')] ") == (True, [1, (2, "x")])
-    assert literal_value("__import__('os').system('false')") == (False, None)
-    assert literal_value("[" * 100_000) == (False, None)
-    assert literal_value("9" * 10_000) == (False, None)  # past the int digit limit: not a crash
