@@ -23,6 +23,7 @@ import jax
 from sandbox.executor import Executor
 from transformers import AutoTokenizer
 
+from azr_jax.console import configure_logging
 from azr_jax.models import Qwen2Config
 from azr_jax.models.info import parameter_count
 from azr_jax.selfplay.tasks import normalize_program
@@ -31,6 +32,7 @@ from azr_jax.tinycoder.corpus import generate_tasks, load_tasks, save_tasks, tra
 from azr_jax.tinycoder.pretrain import PretrainConfig, pretrain, tokenize
 from azr_jax.tinycoder.tokenizer import train_tokenizer
 
+log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -56,8 +58,9 @@ def main():
     parser.add_argument("--tokens-per-batch", type=int, default=4096)
     parser.add_argument("--learning-rate", type=float, default=1.5e-3)
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed, no asset) after this long")
+    parser.add_argument("--verbosity", type=int, default=None, help="show libraries' messages too (0 info, 1 debug)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    configure_logging(Path(args.workdir) / "make_tinycoder.log", args.verbosity)
     started = time.time()
     config = load_config_file(args.config)
     prompts, max_prompt_tokens = config.selfplay.prompts, config.rollout.max_prompt_tokens
@@ -74,15 +77,15 @@ def main():
         save_tasks(heldout_file, heldout)
     tasks = load_tasks(corpus_file)
     corpus = transcripts(tasks, prompts, config.sandbox.policy.banned_words(), args.seed)
-    logging.info("corpus: %d tasks, %d transcripts (%.0f s)", len(tasks), len(corpus), time.time() - started)
+    log.info("corpus: %d tasks, %d transcripts (%.0f s)", len(tasks), len(corpus), time.time() - started)
 
     tokenizer_dir = workdir / "tokenizer"
     if not (tokenizer_dir / "tokenizer.json").is_file():
         train_tokenizer([t.prompt for t in corpus] + [t.response for t in corpus], args.vocab).save_pretrained(tokenizer_dir)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     examples = tokenize([t.prompt for t in corpus], [t.response for t in corpus], tokenizer, max_prompt_tokens)
-    logging.info("tokenizer: %d tokens; examples: %d tokens in all (%.0f s)", len(tokenizer),
-                 sum(len(e.prompt_ids) + len(e.response_ids) for e in examples), time.time() - started)
+    log.info("tokenizer: %d tokens; examples: %d tokens in all (%.0f s)", len(tokenizer),
+             sum(len(e.prompt_ids) + len(e.response_ids) for e in examples), time.time() - started)
 
     pretrain_config = PretrainConfig(
         steps=args.steps, tokens_per_batch=args.tokens_per_batch, length_buckets=(256, 384, 448, 512, 576),
@@ -120,7 +123,7 @@ def main():
                    f"({jax.devices()[0].platform})",
     }  # fmt: skip
     (out / "tinycoder.json").write_text(json.dumps(record, indent=2) + "\n")
-    logging.info("wrote %s: %d parameters, final loss %.4f", out, record["parameters"], record["final_loss"])
+    log.info("wrote %s: %d parameters, final loss %.4f", out, record["parameters"], record["final_loss"])
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ def metrics(workdir: Path) -> list[dict]:
 
 def evaluate(out_file: Path, source: list[str], args) -> dict:
     if not out_file.is_file():
+        verbosity = [] if args.verbosity is None else [f"--verbosity={args.verbosity}"]
         run([sys.executable, "-m", "azr_jax.tinycoder.evaluate", *source, f"--tasks={args.heldout}",
-             f"--limit={args.limit}", f"--out={out_file}"])  # fmt: skip
+             f"--limit={args.limit}", f"--out={out_file}", *verbosity])  # fmt: skip
     return json.loads(out_file.read_text())
 
 
@@ -179,8 +180,10 @@ def main():
     parser.add_argument("--heldout", default="assets/tinycoder/heldout.jsonl")
     parser.add_argument("--limit", type=int, default=300, help="held-out tasks used (the first N)")
     parser.add_argument("--model", default="assets/tinycoder")
+    parser.add_argument("--verbosity", type=int, default=None, help="passed on: libraries' messages on the console too")
     parser.add_argument("overrides", nargs="*", help="extra --config.X=Y flags for train.py (after --)")
     args = parser.parse_args()
+    verbosity = [] if args.verbosity is None else [f"--verbosity={args.verbosity}"]
     runs_dir, out = Path(args.runs), REPO / args.out
     out.mkdir(parents=True, exist_ok=True)
     results = {"command": " ".join(["python", *sys.argv]), "steps": args.steps, "seeds": args.seeds}
@@ -193,7 +196,7 @@ def main():
                 run([sys.executable, "train.py", "--config=configs/tiny.py", f"--workdir={workdir}",
                      f"--config.trainer.steps={args.steps}", f"--config.trainer.seed={seed}",
                      f"--config.selfplay.advantages.estimator={estimator}", f"--config.model.path={args.model}",
-                     *args.overrides])  # fmt: skip
+                     *verbosity, *args.overrides])  # fmt: skip
             runs[estimator, seed] = metrics(REPO / workdir)
             after[f"{estimator}-seed{seed}"] = evaluate(REPO / workdir / "heldout_eval.json", [f"--workdir={workdir}"], args)
     results["after"] = after

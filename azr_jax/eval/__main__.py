@@ -11,7 +11,6 @@ import argparse
 import collections
 import dataclasses
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sandbox import Executor, SandboxConfig
 from tqdm import tqdm
 
 from azr_jax.config import ConfigError
+from azr_jax.console import configure_logging
 from azr_jax.eval.benchmarks import BENCHMARKS
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import eval_sandbox_config, load_problems, score_benchmark
@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=0, help="sandbox workers (0: one per core)")
     parser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--verbosity",
+        type=int,
+        default=None,
+        help="show every library's messages at this level too (absl's scale: 0 info, 1 debug); OUT/eval.log has them",
+    )
     return parser.parse_args(argv)
 
 
@@ -108,7 +114,7 @@ def read_samples(path: str, problems: dict[str, list]) -> dict[str, list[list[di
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(Path(args.out) / "eval.log", args.verbosity)
     try:
         config = config_from_args(args)
         files = _files(args.file)

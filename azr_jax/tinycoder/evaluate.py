@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import importlib.util
 import json
-import logging
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -26,6 +25,7 @@ import numpy as np
 from flax import nnx
 from sandbox.executor import Executor
 
+from azr_jax.console import configure_logging
 from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.batches import parse_solutions, solve_requests
@@ -94,8 +94,9 @@ def main():
     parser.add_argument("--samples", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also write the results here (JSON)")
+    parser.add_argument("--verbosity", type=int, default=None, help="show libraries' messages too (0 info, 1 debug)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging(None, args.verbosity)
     tasks = load_tasks(args.tasks)[: args.limit]
     config = load_config_file(args.config)
     with tempfile.TemporaryDirectory() as tmp:
