@@ -11,6 +11,9 @@ Parameters and optimizer state are sharded by the model's logical-axis rules; ba
     state, metrics = learner.update(state, RLBatch.from_numpy(ids, mask, loss_mask, advantages, old))
     sampler_model = learner.policy(state)       # the same arrays, no copy; re-take after every update
 
+With rl.kl_coeff > 0 the batch also needs the reference policy's log-probs: `reference = learner.reference(model)`
+once, before `init_state`, then `ref_logprobs=learner.logprobs(reference, ids, mask)` every step.
+
 Arrays may be host (numpy) arrays holding the whole batch, or global jax.Arrays. In a multi-host run each
 process holds only its `parallel.process_rows`: it validates them with `RLBatch.from_numpy` (the sampler's
 log-probs as old_logprobs), joins the shares with `batch = shard_batch(local, mesh, global_size)`, and passes
@@ -28,16 +31,23 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh, NamedSharding
 
 from azr_jax.models import Qwen2ForCausalLM
-from azr_jax.models.sharding import logical_sharding, state_shardings
+from azr_jax.models.sharding import (
+    batch_sharding,
+    batch_shards,
+    logical_sharding,
+    logical_to_physical,
+    replicated,
+    state_shardings,
+)
 from azr_jax.rl import losses
 from azr_jax.rl.batch import BatchLayout, RLBatch, batch_layout, from_micro_batches, to_micro_batches
 from azr_jax.rl.config import RLConfig
 from azr_jax.rl.logprobs import token_logprobs
 from azr_jax.rl.optimizer import learning_rate_schedule, make_optimizer
-from azr_jax.rl.parallel import BATCH_AXES, batch_shards, replicated, shard_batch
+from azr_jax.rl.parallel import shard_batch
 
 _COMPUTE_DTYPES = {"bfloat16": jnp.bfloat16, "float32": jnp.float32}
 
@@ -86,6 +96,20 @@ class Learner:
     def init_state(self, model: Qwen2ForCausalLM) -> TrainState:
         """Step 0 with fresh AdamW moments; the model's parameter arrays are donated to the state."""
         return self._init(jax.device_put(nnx.state(model), self.param_shardings))
+
+    def reference(self, model: Qwen2ForCausalLM) -> nnx.State:
+        """The KL penalty's frozen reference policy: a copy of the model's parameters in rl.compute_dtype, sharded
+        like the policy's. Every layer casts its weights to the compute dtype before use, so log-probs under this
+        copy equal those of the float32 weights it came from, at compute_dtype / 4 bytes per parameter of the
+        master weights (half for bfloat16). Take it before `init_state`, which donates the model's arrays; pass it
+        to `logprobs` for RLBatch.ref_logprobs."""
+        dtype = _COMPUTE_DTYPES[self.config.compute_dtype]
+        copy = jax.jit(
+            lambda params: jax.tree.map(lambda x: x.astype(dtype), params),
+            in_shardings=(self.param_shardings,),
+            out_shardings=self.param_shardings,
+        )
+        return copy(jax.device_put(nnx.state(model), self.param_shardings))
 
     def abstract_state(self) -> TrainState:
         """The train state's shapes, dtypes and shardings, allocating nothing: the target to restore a checkpoint
@@ -168,11 +192,12 @@ class Learner:
 
     @property
     def _batch_sharding(self) -> NamedSharding:
-        return NamedSharding(self.mesh, PartitionSpec(BATCH_AXES))
+        return batch_sharding(self.mesh)
 
     def _micro_batches(self, x: jax.Array, layout: BatchLayout) -> jax.Array:
         x = to_micro_batches(x, layout)
-        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, PartitionSpec(None, None, BATCH_AXES)))
+        spec = logical_to_physical(("mini_batches", "micro_batches", "batch"))
+        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, spec))
 
     def _logprobs(self, params, input_ids, attention_mask, layout: BatchLayout):
         sequences, micro = input_ids.shape[0], layout.micro_batch_size

@@ -72,6 +72,8 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
     model = Qwen2ForCausalLM.from_pretrained(folder, **model_options(config.rl, mesh))
     learner = Learner(model, config.rl, mesh)
     learner.layout(6 * config.rollout.batch_size)  # fail now, not after the first rollouts
+    # The KL reference is the initial weights (also on resume: the model above is read from model.path).
+    reference = learner.reference(model) if config.rl.kl_coeff else None
     state = learner.init_state(model)
     del model
 
@@ -107,7 +109,7 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                 key, step_key = jax.random.split(key)
                 result = selfplay.run(step, state.params, step_key, rng)
                 started = time.perf_counter()
-                state, rl_metrics = _update(learner, state, result, config, tokenizer)
+                state, rl_metrics = _update(learner, state, result, config, tokenizer, reference)
                 jax.block_until_ready(state)
                 metrics = step_metrics(result, buffers, time.perf_counter() - started, rl_metrics)
                 evaluated = evaluate is not None and step % config.eval.every_steps == 0
@@ -144,15 +146,16 @@ def _seed(selfplay: SelfPlayStep, state, key, rng: np.random.Generator, config: 
 
     reports = seed_buffers(
         selfplay.buffers, generate, selfplay.validate, selfplay.validate, rng, config.selfplay.seeding,
-        config.selfplay.prompts, selfplay.banned_words,
+        config.selfplay.prompts, selfplay.banned_words, limit=selfplay.prompt_limit,
     )  # fmt: skip
     for task_type, report in reports.items():
         log.info("seeding %s: %s", task_type.value, report)
     return key
 
 
-def _update(learner: Learner, state, result: StepResult, config: RunConfig, tokenizer):
-    """TRR++ advantages over the six groups, then one PPO update on every trainable response of the step."""
+def _update(learner: Learner, state, result: StepResult, config: RunConfig, tokenizer, reference=None):
+    """TRR++ advantages over the six groups, then one PPO update on every trainable response of the step;
+    `reference` (rl.kl_coeff > 0): the frozen reference policy's parameters for the KL penalty."""
     completions = [c for g in result.groups for c in g.completions]
     rewards = np.concatenate([g.rewards for g in result.groups])
     task_types = [g.task_type for g in result.groups for _ in g.completions]
@@ -162,7 +165,10 @@ def _update(learner: Learner, state, result: StepResult, config: RunConfig, toke
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
         prompt_buckets=config.sampler.prompt_buckets, max_response_tokens=config.rollout.max_response_tokens,
     )  # fmt: skip
-    advantages = compute_advantages(rewards, task_types, roles, config.selfplay.advantages, token_counts=packed.response_lengths)
+    # The n responses to one prompt (rollout.samples_per_prompt) share an id: the "group" estimator's groups.
+    prompt_ids = [(g.task_type.value, g.role.value, c.prompt_index) for g in result.groups for c in g.completions]
+    advantages = compute_advantages(rewards, task_types, roles, config.selfplay.advantages,
+                                    token_counts=packed.response_lengths, prompt_ids=prompt_ids)  # fmt: skip
     # Every process holds the whole step (host state is replicated) and hands the mesh its own rows.
     rows = process_rows(len(completions), learner.mesh)
     local = RLBatch.from_numpy(
@@ -171,7 +177,8 @@ def _update(learner: Learner, state, result: StepResult, config: RunConfig, toke
     )  # fmt: skip
     batch = shard_batch(local, learner.mesh, len(completions))
     old, gap = learner.old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask, batch.old_logprobs)
-    state, metrics = learner.update(state, dataclasses.replace(batch, old_logprobs=old))
+    ref = None if reference is None else learner.logprobs(reference, batch.input_ids, batch.attention_mask)
+    state, metrics = learner.update(state, dataclasses.replace(batch, old_logprobs=old, ref_logprobs=ref))
     metrics = {**{k: float(v) for k, v in metrics.items()}, **{k: float(v) for k, v in gap.items()}}
     metrics["advantage_abs_mean"] = float(np.abs(advantages).mean())
     return state, metrics

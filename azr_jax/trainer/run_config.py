@@ -31,18 +31,29 @@ class ModelConfig:
 @dataclasses.dataclass(frozen=True)
 class RolloutConfig:
     batch_size: int = 64  # responses per (task type, role) per step: the paper's 64
-    max_prompt_tokens: int = 6144  # the paper's prompt cap; longer prompts lose their oldest tokens
+    max_prompt_tokens: int = 6144  # the paper's prompt cap
+    # A prompt over max_prompt_tokens is never cut by default. "redraw" (the public code): a proposer prompt is
+    # rebuilt on other references, a solver-batch prompt replaced by another of its batch, a learnability
+    # rollout left out (solve rate 0). "fewer_references": a deduction/abduction proposer prompt first drops
+    # references, then as "redraw". "truncate_start": keep the last max_prompt_tokens tokens, cutting the
+    # instructions (only for configs/tiny.py, whose model was pretrained on prompts cut so).
+    prompt_overflow: Literal["redraw", "fewer_references", "truncate_start"] = "redraw"
     max_response_tokens: int = 8096  # the paper's response cap
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int = 0
     stop: tuple[str, ...] = ("</answer>",)  # generation ends once the answer is closed
     max_prompts_per_call: int = 256  # prompts per sampler call (device memory for the KV cache)
+    # Trained responses per proposer prompt and per solver task: batch_size / samples_per_prompt prompts, each
+    # answered this many times (1: the paper). More than 1 gives advantages.estimator="group" its groups.
+    samples_per_prompt: int = 1
 
     def __post_init__(self):
-        for name in ("batch_size", "max_prompt_tokens", "max_response_tokens", "max_prompts_per_call"):
+        for name in ("batch_size", "max_prompt_tokens", "max_response_tokens", "max_prompts_per_call", "samples_per_prompt"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size % self.samples_per_prompt:
+            raise ValueError(f"samples_per_prompt: {self.samples_per_prompt} does not divide batch_size {self.batch_size}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +120,12 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
             f"rollout.max_response_tokens: {rollout.max_response_tokens} exceeds sampler.max_new_tokens_cap "
             f"{sampler.max_new_tokens_cap}"
         )
-    n = config.selfplay.rewards.n_solver_rollouts
+    if config.selfplay.advantages.estimator == "group" and rollout.samples_per_prompt == 1:
+        raise ConfigError(
+            "selfplay.advantages.estimator: 'group' normalises over the responses to one prompt, and with "
+            "rollout.samples_per_prompt=1 every prompt has one (advantage 0); set rollout.samples_per_prompt > 1"
+        )
+    n = max(config.selfplay.rewards.n_solver_rollouts, rollout.samples_per_prompt)  # samples per prompt in one call
     if rollout.max_prompts_per_call * n > max(sampler.batch_buckets):
         raise ConfigError(
             f"rollout.max_prompts_per_call: {rollout.max_prompts_per_call} prompts x {n} rollouts exceed the largest of "
@@ -125,9 +141,11 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
     if config.selfplay.prompts.allow_helpers != config.sandbox.allow_helpers:
         raise ConfigError("selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)")
     if config.eval.every_steps:
-        if config.eval.max_new_tokens > sampler.max_new_tokens_cap:
+        if config.eval.longest_generation > sampler.max_new_tokens_cap:
             raise ConfigError(
-                f"eval.max_new_tokens: {config.eval.max_new_tokens} exceeds sampler.max_new_tokens_cap {sampler.max_new_tokens_cap}"
+                f"eval.max_new_tokens: {config.eval.longest_generation} exceeds sampler.max_new_tokens_cap "
+                f"{sampler.max_new_tokens_cap} (the longest generation of {config.eval.benchmarks}; eval.max_new_tokens=0 "
+                "gives each benchmark its protocol length)"
             )
         if config.eval.prompts_per_call * config.eval.n > max(sampler.batch_buckets):
             raise ConfigError(
