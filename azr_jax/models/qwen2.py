@@ -1,7 +1,9 @@
 """The Qwen2 / Qwen2.5 decoder in Flax NNX.
 
-One implementation serves training (full sequences, optional remat), prefill and cached decoding: attention
-writes the new keys/values into an optional `KVCache` at `cache_index` and attends over the cache's slots.
+One implementation serves training (full sequences, optional remat), prefill and cached decoding. Without a cache,
+attention is `jax.nn.dot_product_attention` (cuDNN's fused kernel on GPUs, so long training sequences never hold a
+[batch, heads, length, length] score tensor); with a `KVCache`, it writes the new keys/values at `cache_index` and
+attends over the cache's slots.
 `hidden_states` stops before the LM head so callers project only the positions they need (`logits`).
 
 Layout of kernels: input dimensions first, so `x @ kernel` needs no transpose; attention kernels keep heads as
@@ -17,9 +19,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 
 from azr_jax.models.qwen2_config import Qwen2Config
+from azr_jax.models.sharding import batch_sharding, batch_shards, replicated
 
 # Finite, so a query whose keys are all masked (a left-pad position) yields a uniform average rather than NaN.
 _MASKED = -0.7 * float(jnp.finfo(jnp.float32).max)
@@ -45,6 +48,7 @@ class KVCache:
 
     keys: tuple[jax.Array, ...]
     values: tuple[jax.Array, ...]
+    logical_axes = ("batch", "kv_heads", "length", "head_dim")  # of each layer's keys and values (a class constant)
 
     @classmethod
     def zeros(cls, config: Qwen2Config, batch: int, slots: int, dtype=jnp.bfloat16) -> KVCache:
@@ -105,17 +109,27 @@ class Attention(nnx.Module):
         q = rotary_embedding(self._project(x, self.q_kernel, self.q_bias), positions, cfg.rope_theta)
         k = rotary_embedding(self._project(x, self.k_kernel, self.k_bias), positions, cfg.rope_theta)
         v = self._project(x, self.v_kernel, self.v_bias)
-        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)  # [batch, kv_heads, length, head_dim]
         batch, length = x.shape[:2]
         if layer_cache is None:
-            query_slots = jnp.arange(length)
+            out = sequence_attention(q, k, v, key_mask)
         else:
-            cached_k, cached_v = layer_cache
-            cached_k = jax.lax.dynamic_update_slice(cached_k, k.astype(cached_k.dtype), (0, 0, cache_index, 0))
-            cached_v = jax.lax.dynamic_update_slice(cached_v, v.astype(cached_v.dtype), (0, 0, cache_index, 0))
-            layer_cache = (cached_k, cached_v)
-            k, v = cached_k[:, :, : key_mask.shape[1]], cached_v[:, :, : key_mask.shape[1]]
-            query_slots = cache_index + jnp.arange(length)
+            out, layer_cache = self._cached_attention(q, k, v, key_mask, layer_cache, cache_index)
+        # Heads and head_dim flattened into one contraction: a plain matmul against the kernel as stored (XLA
+        # otherwise transposed the kernel to match the attention output's layout, every decode step).
+        out = out.reshape(batch, length, cfg.num_attention_heads * cfg.head_dim)
+        o_kernel = self.o_kernel[...].reshape(-1, cfg.hidden_size).astype(self.dtype)
+        return out @ o_kernel, layer_cache
+
+    def _cached_attention(self, q, k, v, key_mask, layer_cache, cache_index):
+        """Prefill and decoding: writes k, v at `cache_index` and attends over the cache's first `keys` slots."""
+        cfg = self.config
+        batch, length = q.shape[:2]
+        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)  # [batch, kv_heads, length, head_dim]
+        cached_k, cached_v = layer_cache
+        cached_k = jax.lax.dynamic_update_slice(cached_k, k.astype(cached_k.dtype), (0, 0, cache_index, 0))
+        cached_v = jax.lax.dynamic_update_slice(cached_v, v.astype(cached_v.dtype), (0, 0, cache_index, 0))
+        k, v = cached_k[:, :, : key_mask.shape[1]], cached_v[:, :, : key_mask.shape[1]]
+        query_slots = cache_index + jnp.arange(length)
         key_slots = jnp.arange(k.shape[2])
         mask = (key_slots[None, :] <= query_slots[:, None])[None] & key_mask[:, None, :].astype(bool)
 
@@ -125,11 +139,45 @@ class Attention(nnx.Module):
         scores = jnp.where(mask[:, None, None], scores, _MASKED)
         probs = jax.nn.softmax(scores, axis=-1).astype(self.dtype)
         out = jnp.einsum("bkgts,bksd->btkgd", probs, v.astype(self.dtype))
-        # Heads and head_dim flattened into one contraction: a plain matmul against the kernel as stored (XLA
-        # otherwise transposed the kernel to match the attention output's layout, every decode step).
-        out = out.reshape(batch, length, cfg.num_attention_heads * cfg.head_dim)
-        o_kernel = self.o_kernel[...].reshape(-1, cfg.hidden_size).astype(self.dtype)
-        return out @ o_kernel, layer_cache
+        return out, (cached_k, cached_v)
+
+
+def attention_implementation(dtype) -> str:
+    """cuDNN's fused (flash) attention on GPUs, which takes 16-bit inputs only; XLA's otherwise."""
+    return "cudnn" if jax.default_backend() == "gpu" and jnp.dtype(dtype) in (jnp.bfloat16, jnp.float16) else "xla"
+
+
+def sequence_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: jax.Array) -> jax.Array:
+    """Causal self-attention of whole sequences (training, log-probs) through `jax.nn.dot_product_attention`.
+
+    q [batch, length, heads, head_dim], k and v [batch, length, kv_heads, head_dim]; `key_mask` [batch, length]
+    must mark one contiguous run of real tokens per row (left and right padding, as the update packs prompt and
+    response); a row with holes gets NaN outputs rather than silently wrong ones. The fused kernels express
+    padding only as a length per row (real tokens first), so each row is rotated to start at its first real
+    token, attended with a causal mask and that length, and rotated back. Real positions get what the masked
+    softmax over [batch, heads, length, length] scores computes; on a GPU that score tensor never exists. Pad
+    positions attend to the row's real tokens instead of nothing: their outputs are never read, since pad keys
+    are excluded for every real query.
+    """
+    batch, length = key_mask.shape
+    real = key_mask.astype(bool)
+    count = jnp.sum(real, axis=1, dtype=jnp.int32)
+    first = jnp.argmax(real, axis=1).astype(jnp.int32)
+    last = length - 1 - jnp.argmax(real[:, ::-1], axis=1).astype(jnp.int32)
+    contiguous = (count == 0) | (last - first + 1 == count)
+    steps = jnp.arange(length, dtype=jnp.int32)[None, :]
+
+    def rotate(x, shift):
+        return jnp.take_along_axis(x, ((steps + shift[:, None]) % length)[:, :, None, None], axis=1)
+
+    out = jax.nn.dot_product_attention(
+        rotate(q, first), rotate(k, first), rotate(v, first),
+        is_causal=True,
+        key_value_seq_lengths=jnp.maximum(count, 1),  # an all-padding row reads its first slot, not nothing
+        implementation=attention_implementation(q.dtype),
+    )  # fmt: skip
+    out = rotate(out, -first)
+    return jnp.where(contiguous[:, None, None, None], out, jnp.nan)
 
 
 class MLP(nnx.Module):
@@ -213,8 +261,9 @@ class Qwen2ForCausalLM(nnx.Module):
     ) -> tuple[jax.Array, KVCache | None]:
         """Final-norm hidden states [batch, length, hidden] (in `dtype`) and the updated cache.
 
-        Without a cache, `attention_mask` is [batch, length] (1 = token, 0 = left padding) and positions default
-        to the count of real tokens before each one, so left padding does not shift positions.
+        Without a cache, `attention_mask` is [batch, length] (1 = token, 0 = padding before or after one
+        contiguous run of tokens; see `sequence_attention`) and positions default to the count of real tokens
+        before each one, so left padding does not shift positions.
         With a cache, the tokens go to slots cache_index.. of the cache, `attention_mask` is [batch, keys] over
         the cache's first `keys` slots (at least up to the last token written; attention reads only those),
         and `positions` must be given.
@@ -229,7 +278,7 @@ class Qwen2ForCausalLM(nnx.Module):
             raise ValueError("decoding with a KV cache needs attention_mask over the cache slots and positions")
         table = self.embed_tokens[...].astype(self.dtype)
         if self.mesh is not None:  # gather the table for the lookup, as FSDP gathers each layer's weights
-            table = jax.lax.with_sharding_constraint(table, NamedSharding(self.mesh, PartitionSpec()))
+            table = jax.lax.with_sharding_constraint(table, replicated(self.mesh))
         x = self._constrain_batch(table[input_ids])
         run = _run_layer_remat if self.remat else _run_layer
         keys, values = [], []
@@ -254,10 +303,9 @@ class Qwen2ForCausalLM(nnx.Module):
     def _constrain_batch(self, x: jax.Array) -> jax.Array:
         if self.mesh is None:
             return x
-        batch_shards = self.mesh.shape["data"] * self.mesh.shape["fsdp"]
-        if x.shape[0] % batch_shards:
+        if x.shape[0] % batch_shards(self.mesh):
             return x
-        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, PartitionSpec(("data", "fsdp"))))
+        return jax.lax.with_sharding_constraint(x, batch_sharding(self.mesh))
 
     # ---- Hugging Face folders ----
 
