@@ -306,7 +306,7 @@ def _call(name: str, args: list[ast.AST], keywords: list[ast.keyword]) -> Any:
     values = [_build(a) for a in args]
     options = {k.arg: _build(k.value) for k in keywords}
     if name not in CONSTRUCTORS:
-        if args or not name.isidentifier() or name in _NAMES or name.startswith(_FACTORY_PREFIX):
+        if args or not options or not name.isidentifier() or name in _NAMES or name.startswith(_FACTORY_PREFIX):
             raise _NotDataError
         return Record(name, tuple(options), tuple(options.values()))
     if name == "deque":

@@ -26,8 +26,18 @@ class RewardConfig:
     # An induction answer is correct when it passes "all" held-out pairs (paper; public run scripts use
     # "binary", the same), or scores the "fraction" passed (the public code's "accuracy" option).
     induction_correctness: Literal["all", "fraction"] = "all"
+    # How an induction answer is run (selfplay/grading.py), each as the public code does by default:
+    # with the task program's import lines prepended (False: the answer alone, as written) ...
+    induction_answer_imports: bool = True
+    # ... with top-level helpers besides `f` allowed (False: sandbox.allow_helpers decides, as for proposals) ...
+    induction_answer_helpers: bool = True
+    # ... and a held-out check the sandbox could not carry out (`sandbox_error`) "excluded" from the score,
+    # or counted as "wrong".
+    induction_failed_checks: Literal["excluded", "wrong"] = "excluded"
 
     def __post_init__(self):
+        if self.induction_failed_checks not in ("excluded", "wrong"):
+            raise ValueError(f"induction_failed_checks must be 'excluded' or 'wrong', got {self.induction_failed_checks!r}")
         if self.n_solver_rollouts < 1:
             raise ValueError(f"n_solver_rollouts must be >= 1, got {self.n_solver_rollouts}")
 
