@@ -31,13 +31,7 @@ class ModelConfig:
 @dataclasses.dataclass(frozen=True)
 class RolloutConfig:
     batch_size: int = 64  # responses per (task type, role) per step: the paper's 64
-    max_prompt_tokens: int = 6144  # the paper's prompt cap
-    # A prompt over max_prompt_tokens is never cut by default. "redraw" (the public code): a proposer prompt is
-    # rebuilt on other references, a solver-batch prompt replaced by another of its batch, a learnability
-    # rollout left out (solve rate 0). "fewer_references": a deduction/abduction proposer prompt first drops
-    # references, then as "redraw". "truncate_start": keep the last max_prompt_tokens tokens, cutting the
-    # instructions (only for configs/tiny.py, whose model was pretrained on prompts cut so).
-    prompt_overflow: Literal["redraw", "fewer_references", "truncate_start"] = "redraw"
+    max_prompt_tokens: int = 6144  # the paper's prompt cap; longer prompts lose their oldest tokens
     max_response_tokens: int = 8096  # the paper's response cap
     temperature: float = 1.0
     top_p: float = 1.0
@@ -141,11 +135,9 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
     if config.selfplay.prompts.allow_helpers != config.sandbox.allow_helpers:
         raise ConfigError("selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)")
     if config.eval.every_steps:
-        if config.eval.longest_generation > sampler.max_new_tokens_cap:
+        if config.eval.max_new_tokens > sampler.max_new_tokens_cap:
             raise ConfigError(
-                f"eval.max_new_tokens: {config.eval.longest_generation} exceeds sampler.max_new_tokens_cap "
-                f"{sampler.max_new_tokens_cap} (the longest generation of {config.eval.benchmarks}; eval.max_new_tokens=0 "
-                "gives each benchmark its protocol length)"
+                f"eval.max_new_tokens: {config.eval.max_new_tokens} exceeds sampler.max_new_tokens_cap {sampler.max_new_tokens_cap}"
             )
         if config.eval.prompts_per_call * config.eval.n > max(sampler.batch_buckets):
             raise ConfigError(
