@@ -50,7 +50,8 @@ class SandboxConfig:
     pin_cpus: bool = True  # worker i (and its children) on CPU i mod n
     worker_max_age_s: float = 1800.0  # workers older than this are replaced between chunks
     stage_dir: str = "/var/tmp"  # where the interpreter is staged when the jail's uid cannot read it
-    outside_uid_base: int = 200_000  # worker i runs as this + i outside its namespace (never root)
+    # Outside uids (never root): each executor holds a block of 1000 from here, worker i runs as block + i.
+    outside_uid_base: int = 200_000
 
     def validated(self) -> SandboxConfig:
         checks = {
@@ -58,7 +59,7 @@ class SandboxConfig:
             "determinism": self.determinism in ("always", "screened"),
             "answer_values": self.answer_values in ("data", "expressions"),
             "float_rel_tol": 0.0 <= self.float_rel_tol < 1.0,
-            "workers": self.workers >= 0,
+            "workers": 0 <= self.workers < 1000,
             "timeout_s": self.timeout_s > 0,
             "batch_timeout_s": self.batch_timeout_s >= 0,
             "memory_mb": self.memory_mb >= 64,

@@ -10,6 +10,7 @@ itself (sandbox.confine). `auto` prefers nsjail and says in one log line what it
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import os
 import shutil
@@ -89,6 +90,8 @@ class NsjailBackend:
             self.binary = str(bundled_nsjail())
         self.config = config
         self.python_root = stage_interpreter(config.stage_dir)
+        self.package_root = stage_package(config.stage_dir)
+        self.uids = UidBlock.reserve(config)
 
     def protections(self) -> tuple[str, ...]:
         c = self.config
@@ -96,7 +99,7 @@ class NsjailBackend:
             "namespaces: user, pid, network, mount, ipc, uts",
             "read-only binds only: /usr/lib*, /lib*, the interpreter, the sandbox package; "
             f"private {c.tmpfs_mb} MiB tmpfs cwd; no /proc",
-            f"uid {INSIDE_UID} inside, unprivileged uid {c.outside_uid_base}+worker outside",
+            f"uid {INSIDE_UID} inside, unprivileged uid {self.uids.first}+worker outside (a block of its own)",
             f"rlimits: address space {c.memory_mb} MiB, CPU {int(c.timeout_s) + 1} s per job, nofile {c.open_files}, "
             f"fsize {c.file_size_mb} MiB, nproc {c.max_processes}",
             "seccomp: " + ", ".join(sorted(DENIED_SYSCALLS_X86_64)) + " denied (EPERM)",
@@ -105,7 +108,7 @@ class NsjailBackend:
 
     def launch(self, index: int) -> Launch:
         c = self.config
-        outside = c.outside_uid_base + index
+        outside = self.uids.first + index
         argv = [
             self.binary, "--mode", "o", "--quiet", "--hostname", "azr-sandbox",
             "--user", f"{INSIDE_UID}:{outside}", "--group", f"{INSIDE_UID}:{outside}",
@@ -121,7 +124,7 @@ class NsjailBackend:
             elif os.path.isdir(system_dir):
                 argv += ["--bindmount_ro", system_dir]
         argv += ["--bindmount_ro", f"{self.python_root}:{JAIL_PYTHON}"]
-        argv += ["--bindmount_ro", f"{PACKAGE_DIR}:{JAIL_PACKAGE_ROOT}/sandbox", "--bindmount_ro", "/dev/null"]
+        argv += ["--bindmount_ro", f"{self.package_root}:{JAIL_PACKAGE_ROOT}", "--bindmount_ro", "/dev/null"]
         extra = []
         for i, path in enumerate(c.import_paths):
             argv += ["--bindmount_ro", f"{path}:{JAIL_EXTRA_PATHS}/{i}"]
@@ -134,7 +137,7 @@ class NsjailBackend:
         return Launch(tuple(argv), env={}, cwd=None, harden=None)
 
     def close(self) -> None:
-        pass
+        self.uids.release()
 
 
 class ProcessBackend:
@@ -143,7 +146,10 @@ class ProcessBackend:
     def __init__(self, config: SandboxConfig):
         self.config = config
         # The worker drops to an unprivileged uid, which must still read the interpreter and our package.
-        self.python_root = stage_interpreter(config.stage_dir) if os.geteuid() == 0 else Path(sys.base_prefix)
+        root = os.geteuid() == 0
+        self.python_root = stage_interpreter(config.stage_dir) if root else Path(sys.base_prefix)
+        self.package_root = stage_package(config.stage_dir) if root else PACKAGE_DIR.parent
+        self.uids = UidBlock.reserve(config)
         self.workdirs: list[str] = []
 
     def protections(self) -> tuple[str, ...]:
@@ -153,17 +159,52 @@ class ProcessBackend:
         c = self.config
         workdir = tempfile.mkdtemp(prefix="azr-sandbox-")
         self.workdirs.append(workdir)
-        uid = c.outside_uid_base + index
+        uid = self.uids.first + index
         if os.geteuid() == 0:
             os.chown(workdir, uid, uid)
         python = str(self.python_root / "bin" / PYTHON_VERSION)
-        boot = worker_boot(str(PACKAGE_DIR.parent), list(c.import_paths))
+        boot = worker_boot(str(self.package_root), list(c.import_paths))
         harden = {"uid": uid, "limits": worker_settings(c)["limits"]}
         return Launch((python, "-S", "-B", "-c", boot), env=_jail_env(index), cwd=workdir, harden=harden)
 
     def close(self) -> None:
         for workdir in self.workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
+        self.uids.release()
+
+
+UID_BLOCK = 1000  # outside uids per executor; worker i runs as first + i
+UID_BLOCKS = 200
+
+
+@dataclasses.dataclass
+class UidBlock:
+    """A block of outside uids held by one executor for its lifetime, so that two executors on one machine
+    (a training run and an evaluation) never share a uid: RLIMIT_NPROC counts per uid, and a job may signal
+    processes of its own uid. Held as an flock on `<stage_dir>/azr-sandbox-uids/<block>.lock`; the kernel drops
+    the lock when the holder exits, however it exits."""
+
+    first: int
+    lock_fd: int | None
+
+    @classmethod
+    def reserve(cls, config: SandboxConfig) -> UidBlock:
+        folder = Path(config.stage_dir) / "azr-sandbox-uids"
+        folder.mkdir(mode=0o755, exist_ok=True)
+        for block in range(UID_BLOCKS):
+            fd = os.open(folder / f"{block}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            return cls(config.outside_uid_base + block * UID_BLOCK, fd)
+        raise RuntimeError(f"all {UID_BLOCKS} sandbox uid blocks in {folder} are held by running executors")
+
+    def release(self) -> None:
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
 
 
 def _jail_env(index: int) -> dict:
@@ -195,6 +236,7 @@ def make_backend(config: SandboxConfig) -> tuple[NsjailBackend | ProcessBackend,
     """The backend `config.backend` names; for `auto`, nsjail when it starts here, else process (and why)."""
     if config.backend == "process":
         return ProcessBackend(config), None
+    backend = None
     try:
         backend = NsjailBackend(config)
         failure = nsjail_starts(backend)
@@ -202,6 +244,8 @@ def make_backend(config: SandboxConfig) -> tuple[NsjailBackend | ProcessBackend,
         failure = f"{type(err).__name__}: {err}"
     if failure is None:
         return backend, None
+    if backend is not None:
+        backend.close()  # its uid block
     if config.backend == "nsjail":
         raise RuntimeError(f"SandboxConfig.backend='nsjail' but nsjail cannot start here: {failure}")
     return ProcessBackend(config), f"nsjail unavailable: {failure}"
@@ -235,6 +279,35 @@ def stage_interpreter(stage_dir: str) -> Path:
             return [n for n in names if n in _STAGE_SKIP and Path(directory) == stdlib]
 
         shutil.copytree(stdlib, tmp / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy, ignore=skip)
+        (tmp / ".complete").touch()
+        os.rename(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / ".complete").exists():  # another process won the race, or a real failure
+            raise
+    return target
+
+
+def stage_package(stage_dir: str) -> Path:
+    """A world-readable copy of this `sandbox` package (its .py files), keyed by their contents.
+
+    The workers' unprivileged uid must read the package it runs, and a checkout may live where that uid cannot
+    go (a clone under /root, a `mktemp -d` folder: mode 0700). Returns the folder that holds `sandbox/`.
+    """
+    sources = sorted(PACKAGE_DIR.glob("*.py"))
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    target = Path(stage_dir) / f"azr-sandbox-package-{digest.hexdigest()[:12]}"
+    if (target / ".complete").exists():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=stage_dir))
+    try:
+        tmp.chmod(0o755)
+        (tmp / "sandbox").mkdir(mode=0o755)
+        for path in sources:
+            shutil.copyfile(path, tmp / "sandbox" / path.name)
+            (tmp / "sandbox" / path.name).chmod(0o644)
         (tmp / ".complete").touch()
         os.rename(tmp, target)
     except OSError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import os
 import selectors
 import signal
@@ -25,10 +26,15 @@ from sandbox.jail import Launch, NsjailBackend, ProcessBackend, worker_settings
 
 GRACE_S = 2.0  # worker-side bookkeeping per job, on top of the job's own timeout
 START_TIMEOUT_S = 30.0
+# A worker that fails to start (fork refused under load, a jail that could not be set up in time) is tried
+# again after 0.5, 1 and 2 s before the pool gives up with the last error.
+START_ATTEMPTS = 4
+START_BACKOFF_S = 0.5
 FollowUp = Callable[[int, dict], "tuple[dict, int] | None"]
 # An idle worker reads a whole chunk line before running it; a busy one does not, so a second chunk is
 # sent ahead only when it fits in the pipe buffer and the write cannot block on a stuck worker.
 PIPE_SAFE_BYTES = 48 * 1024
+log = logging.getLogger(__name__)
 
 
 class WorkerProcess:
@@ -139,17 +145,38 @@ class WorkerPool:
         self.config = config
         self.backend = backend
         self.settings = worker_settings(config)
-        starting = [WorkerProcess(i, backend.launch(i), self.settings) for i in range(config.worker_count)]
-        try:
-            self.workers = [worker.wait_ready() for worker in starting]  # they warm up in parallel
-        except BaseException:
-            for worker in starting:
-                worker.kill()
-            raise
         self.restarts = 0
+        self.workers: list[WorkerProcess] = []
+        starting: list[WorkerProcess | None] = []
+        try:
+            for i in range(config.worker_count):  # all launched first: they warm up in parallel
+                try:
+                    starting.append(WorkerProcess(i, backend.launch(i), self.settings))
+                except OSError:
+                    starting.append(None)  # started again below, with the retries
+            for i, worker in enumerate(starting):
+                try:
+                    self.workers.append(worker.wait_ready() if worker else self._start(i))
+                except RuntimeError:
+                    self.workers.append(self._start(i))
+        except BaseException:
+            for worker in starting + self.workers:
+                if worker:
+                    worker.kill()
+            raise
 
     def _start(self, index: int) -> WorkerProcess:
-        return WorkerProcess(index, self.backend.launch(index), self.settings).wait_ready()
+        """A ready worker for slot `index`, retried with backoff when it fails to start; else RuntimeError."""
+        for attempt in range(START_ATTEMPTS):
+            if attempt:
+                time.sleep(START_BACKOFF_S * 2 ** (attempt - 1))
+            try:
+                return WorkerProcess(index, self.backend.launch(index), self.settings).wait_ready()
+            except (RuntimeError, OSError) as err:
+                error = err
+                log.warning("sandbox worker %d failed to start (attempt %d of %d): %s", index, attempt + 1,
+                            START_ATTEMPTS, err)  # fmt: skip
+        raise RuntimeError(f"sandbox worker {index} failed to start {START_ATTEMPTS} times; last: {error}")
 
     @property
     def applied_protections(self) -> tuple[str, ...]:

@@ -227,3 +227,55 @@ def test_old_workers_are_recycled_between_batches():
         assert ex.worker_restarts >= 2
     assert [r.output for r in first] == [str(k) for k in range(20)]
     assert [r.output for r in second] == [str(3 * k) for k in range(20)]
+
+
+def test_a_worker_that_fails_to_start_is_retried_with_backoff_and_then_named(monkeypatch):
+    from sandbox import jail, pool
+
+    real_launch = jail.ProcessBackend.launch
+    failures = {"left": 3}  # the first three launches die at once, as a fork refused under load would
+
+    def flaky_launch(self, index):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            return jail.Launch(("/bin/false",), env={}, cwd=None, harden=None)
+        return real_launch(self, index)
+
+    monkeypatch.setattr(jail.ProcessBackend, "launch", flaky_launch)
+    monkeypatch.setattr(pool, "START_BACKOFF_S", 0.01)
+    config = SandboxConfig(backend="process", workers=2, timeout_s=2.0)
+    with Executor(config) as executor:
+        assert [r.output for r in executor.run([("def f(a):\n    return a + 1", "1")] * 4)] == ["2"] * 4
+    failures["left"] = 1000
+    with pytest.raises(RuntimeError, match=r"sandbox worker 0 failed to start 4 times; last: .*exited at start"):
+        Executor(config)
+
+
+def test_two_executors_on_one_machine_hold_disjoint_uid_blocks():
+    config = SandboxConfig(backend="process", workers=2, timeout_s=2.0)
+    with Executor(config) as first, Executor(config) as second:
+        blocks = [first._pool.backend.uids.first, second._pool.backend.uids.first]
+        assert blocks[0] != blocks[1] and abs(blocks[0] - blocks[1]) >= 1000, blocks
+        assert [r.output for r in second.run([("def f(a):\n    return a", "3")])] == ["3"]
+    with Executor(config) as third:  # a released block is reused
+        assert third._pool.backend.uids.first in blocks
+
+
+def test_the_jail_runs_from_a_checkout_in_a_private_folder(tmp_path):
+    """A clone under /root or in `mktemp -d` is mode 0700: the workers' uid cannot read it, so the package is
+    staged where it can (nsjail used to fail with only "Couldn't launch the child process")."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    private = tmp_path / "private"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sandbox", private / "checkout" / "sandbox",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    private.chmod(0o700)
+    script = ("from sandbox import Executor, SandboxConfig\n"
+              "with Executor(SandboxConfig(backend='nsjail', workers=2)) as ex:\n"
+              "    print(ex.backend, ex.validate([('def f(a):\\n    return a * 2', '21')])[0].output)\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], cwd=private / "checkout", capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(private / "checkout")}, timeout=120)  # fmt: skip
+    assert done.stdout.split() == ["nsjail", "42"], done.stderr[-2000:]
