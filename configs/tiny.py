@@ -23,12 +23,14 @@ def get_config():
     config.trainer.seeding = "off"  # the buffers start from the identity task alone (seeding would take minutes)
     config.rollout.batch_size = 4  # per (task type, role): 24 trained responses per step
     # Short prompts keep a 2-core CPU fast: 2 references per proposer prompt, 6 induction inputs (3 shown, 3 held
-    # out), and prompts cut to their last 384 tokens (the trainer keeps the end, where the references and the
-    # answer format are; a proposer prompt loses the start of its rules). The tiny coder is pretrained on prompts
-    # built and cut with these very settings (scripts/make_tinycoder.py reads this file).
+    # out), and prompts cut to their last 384 tokens (the end holds the references and the answer format; a
+    # proposer prompt loses the start of its rules, which is why the paper configs never cut). The tiny coder is
+    # pretrained on prompts built and cut with these very settings (scripts/make_tinycoder.py reads this file);
+    # its proposer prompts are 600 tokens and more, so dropping them ("redraw") would leave none.
     config.selfplay.prompts.num_references = 2
     config.selfplay.prompts.induction_num_inputs = 6
     config.rollout.max_prompt_tokens = 384
+    config.rollout.prompt_overflow = "truncate_start"
     config.rollout.max_response_tokens = 208  # an induction proposal (6 inputs and a message) takes up to ~200
     config.rollout.max_prompts_per_call = 12
     # Few shapes, few compilations: 12 proposals or answers per call, up to 12 x 8 rollouts.

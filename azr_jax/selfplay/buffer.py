@@ -2,8 +2,9 @@
 
 A buffer is an append-only list of records plus a numpy array of step numbers. It deduplicates on the
 normalised (program, input) key, samples proposer references (K without replacement) and solver batches
-(newest first, the rest uniform, resampled with replacement while the buffer is smaller than the batch),
-keeps an optional JSONL journal that survives a crash mid-write, and checkpoints to a plain-data state dict.
+(newest first, the rest uniform, resampled with replacement while the buffer is smaller than the batch; or the
+public trainer's `max_new` draw), keeps an optional JSONL journal that survives a crash mid-write, and
+checkpoints to a plain-data state dict.
 """
 
 from __future__ import annotations
@@ -29,14 +30,25 @@ class BufferConfig:
     # "normalized": one task per normalised (program, input(s)) key; "exact": one per exact record;
     # "off": keep duplicates (the public code's training buffers).
     dedup: Literal["normalized", "exact", "off"] = "normalized"
-    # "newest_first": tasks from the last `new_task_window` steps first, the rest uniformly from older tasks;
+    # "newest_first": drawn after the step's valid proposals are added; tasks from the last `new_task_window`
+    # steps (the current one included) first, the rest uniformly from older tasks.
+    # "public_max_new": the public trainer's `pred_data_mix_strategy=max_new`, drawn *before* the step's
+    # proposals are added: the last R tasks of the buffer first, R = tasks offered to it at steps s' with
+    # step - s' <= `new_task_window` (so window 1 = the previous step's tasks), then `random.sample` of the whole
+    # buffer, where a new task can come again.
     # "uniform": the whole batch uniformly from the buffer.
-    solver_sampling: Literal["newest_first", "uniform"] = "newest_first"
-    # 1 = only tasks added at the current step (the paper); the public trainer's default window is 10.
+    solver_sampling: Literal["newest_first", "public_max_new", "uniform"] = "newest_first"
+    # newest_first: 1 = only tasks added at the current step (the paper). public_max_new: the public
+    # `past_epoch_window`, which its run scripts set to 1 (= `update_iteration`).
     new_task_window: int = 1
     # Stop accepting tasks once the buffer holds this many (the public runs cap at 16384); None = no cap.
     max_tasks: int | None = None
     fsync: bool = True  # fsync the journal after each append, so a crash loses no acknowledged task
+
+    @property
+    def draws_before_adding(self) -> bool:
+        """Whether the trainer draws the solver batch before this step's valid proposals are added."""
+        return self.solver_sampling == "public_max_new"
 
     def __post_init__(self):
         if self.new_task_window < 1:
@@ -64,6 +76,9 @@ class TaskBuffer:
         self._records: list[Task] = []
         self._steps = np.zeros(16, dtype=np.int64)
         self._keys: set[str] = set()
+        # Tasks offered per step (cap-rejected ones included): the public trainer counts its recent additions
+        # before truncating a buffer to its cap, so its "new" tasks are the last R of the buffer either way.
+        self._offered: dict[int, int] = {}
         self._journal = Path(journal) if journal is not None else None
         if self._journal is not None and self._journal.exists():
             self._load_journal()
@@ -110,20 +125,23 @@ class TaskBuffer:
         added = np.zeros(len(tasks), dtype=bool)
         new: list[Task] = []
         new_keys: set[str] = set()
+        offered = 0
         for i, task in enumerate(tasks):
-            if len(new) == room:
-                break
             key = self.dedup_key(task)
-            if key is not None:
-                if key in self._keys or key in new_keys:
-                    continue
-                new_keys.add(key)
-            new.append(task)
-            added[i] = True
+            if key is not None and (key in self._keys or key in new_keys):
+                continue
+            offered += 1
+            if len(new) < room:
+                new.append(task)
+                added[i] = True
+                if key is not None:
+                    new_keys.add(key)
         if new:
             self._write_journal(new, step)  # first, so a failed write leaves memory unchanged
             self._append(new, step)
             self._keys |= new_keys
+        if offered:
+            self._offered[step] = self._offered.get(step, 0) + offered
         return added
 
     def _append(self, tasks: Sequence[Task], step: int) -> None:
@@ -150,6 +168,8 @@ class TaskBuffer:
             raise ValueError(f"the {self.task_type.value} buffer is empty: seed it before sampling")
         steps = self.steps
         everything = np.arange(len(self))
+        if self.config.solver_sampling == "public_max_new":
+            return self._public_max_new(batch_size, rng, current_step)
         if self.config.solver_sampling == "newest_first":
             is_new = steps > current_step - self.config.new_task_window
             pools = [everything[is_new], everything[~is_new]]
@@ -166,6 +186,17 @@ class TaskBuffer:
             picked.append(rng.choice(len(self), size=needed, replace=True))
         return np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
 
+    def _public_max_new(self, batch_size: int, rng: np.random.Generator, current_step: int) -> np.ndarray:
+        """The public `max_new` draw (`_create_train_code_pred_dataloader`): the last R tasks, R = recent offers,
+        sampled without replacement, then `random.sample` of the whole buffer for the rest (the public code
+        raises when the buffer is smaller than that rest; here the rest is then drawn with replacement)."""
+        recent = sum(n for s, n in self._offered.items() if current_step - s <= self.config.new_task_window)
+        newest = np.arange(len(self) - min(recent, len(self)), len(self))
+        first = rng.choice(newest, size=min(batch_size, len(newest)), replace=False)
+        rest = batch_size - len(first)
+        fill = rng.choice(len(self), size=rest, replace=rest > len(self))
+        return np.concatenate([first, fill]).astype(np.int64)
+
     def sample_solver_batch(self, batch_size: int, rng: np.random.Generator, current_step: int) -> list[Task]:
         return [self._records[i] for i in self.sample_indices(batch_size, rng, current_step)]
 
@@ -178,6 +209,7 @@ class TaskBuffer:
             "task_type": self.task_type.value,
             "records": [task.to_record() for task in self._records],
             "steps": [int(s) for s in self.steps],
+            "offered": [[int(s), int(n)] for s, n in sorted(self._offered.items())],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -198,6 +230,11 @@ class TaskBuffer:
         self._steps = np.zeros(max(16, len(tasks)), dtype=np.int64)
         self._steps[: len(tasks)] = np.asarray(steps, dtype=np.int64)
         self._keys = {k for k in map(self.dedup_key, tasks) if k is not None}
+        offered = state.get("offered")
+        if offered is None:  # a state saved before offers were counted: what was added is what was offered
+            self._offered = _counts(self.steps)
+        else:
+            self._offered = {int(s): int(n) for s, n in offered}
         if self._journal is not None:
             self._journal.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._journal.with_name(self._journal.name + ".tmp")
@@ -248,10 +285,17 @@ class TaskBuffer:
         else:
             if tail:
                 warnings.warn(f"{self._journal}:{len(body) + 1}: skipping a torn last line (no newline)", stacklevel=3)
+        # The journal holds what was added; offers the cap rejected are in checkpoints only.
+        self._offered = _counts(self.steps)
         if good_bytes != len(data):
             # Cut the torn tail so the next append starts on a fresh line.
             with open(self._journal, "r+b") as f:
                 f.truncate(good_bytes)
+
+
+def _counts(steps: np.ndarray) -> dict[int, int]:
+    values, counts = np.unique(steps, return_counts=True)
+    return {int(s): int(n) for s, n in zip(values, counts)}
 
 
 def _journal_line(task: Task, step: int) -> str:

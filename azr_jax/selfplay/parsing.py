@@ -6,6 +6,11 @@ raises on model output and nothing is evaluated (`ast.parse` is used only to fin
 The format rule is the public code's: the response, with the prefilled `<think>` put back in front, must
 start with `<think> ... </think>` followed (after optional whitespace) by `<answer> ... </answer>`. Text after
 the last `</answer>` is tolerated. The answer used is the last complete `<answer> ... </answer>` block.
+
+Proposals are read as the public code reads them (`rewards/code_reward.py`: `parse_code_input_output`,
+`parse_inputs_message`): the first code block and the first ```input block (else a `# Input:` line), an entry
+function with another name renamed to `f`, the last N of more than N induction inputs, and the first message
+(```message block, `<message>` tags or a `# Message:` line), which may be empty.
 """
 
 from __future__ import annotations
@@ -70,7 +75,13 @@ _FLAGS = re.DOTALL | re.IGNORECASE
 _HEAD = re.compile(r"<think>(.*?)</think>\s*<answer>", _FLAGS)
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", _FLAGS)
 _DEFINES_F = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+f[ \t]*\(", re.MULTILINE)
+# Every `def` line, nested or not: the public parser's count for `reject_multiple_functions`.
+_DEF_NAMES = re.compile(r"^\s*def\s+(\w+)\s*\(", re.MULTILINE)
 _ANY_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)\n?[ \t]*```", re.DOTALL)
+# The public fallbacks when there is no fenced block: the rest of the line(s) up to the next fence or the end.
+_INPUT_LINE = re.compile(r"# Input:\s*(.*?)(?=\n```|$)", _FLAGS)
+_MESSAGE_LINE = re.compile(r"# Message:\s*(.*?)(?=\n```|$)", _FLAGS)
+_CODE_KINDS = ("python", "py", "python3", "")
 
 
 def split_response(text: str, prefilled_think: bool = True) -> Response | FormatError:
@@ -155,24 +166,50 @@ def parse_proposal(
     if task_type is TaskType.INDUCTION:
         if program is None:
             raise ValueError("parse_proposal: an induction proposal needs the program it was built on")
-        inputs = [i for i in fenced_blocks(answer, ("input",)) if i]
-        if len(inputs) != config.induction_num_inputs:
-            return FormatError(f"expected {config.induction_num_inputs} non-empty ```input blocks, got {len(inputs)}")
-        messages = [m for m in fenced_blocks(answer, ("message",)) + _tagged(answer, "message") if m]
-        if not messages:
-            return FormatError("no ```message block")
-        return CandidateInduction(
-            program=program.program, inputs=tuple(inputs), message=messages[-1], imports=program.imports
-        )
-    code = extract_program(answer)
-    if code is None:
-        return FormatError("no ```python block")
+        return _induction_proposal(answer, config, program)
+    blocks = list(_ANY_FENCE.finditer(answer))
+    if not blocks or blocks[0].group(1).lower() not in _CODE_KINDS:
+        return FormatError("no ```python block first in the answer")
+    code = blocks[0].group(2).strip()
+    names = _DEF_NAMES.findall(code)
+    if not names:
+        return FormatError("the program defines no function")
+    if config.reject_multiple_defs and len(names) > 1:
+        return FormatError(f"the program has {len(names)} def statements; prompts.reject_multiple_defs allows one")
     if not _DEFINES_F.search(code):
-        return FormatError("the program does not define f")
-    inputs = [i for i in fenced_blocks(answer, ("input",)) if i]
-    if not inputs:
-        return FormatError("no ```input block")
-    return CandidateTriplet(program=code, input=inputs[-1], imports=extract_imports(code))
+        code = _rename_entry(code, names[0])
+    inputs = fenced_blocks(answer, ("input",))
+    if inputs:
+        text = inputs[0]
+    else:
+        line = _INPUT_LINE.search(answer)
+        if line is None:
+            return FormatError("no ```input block")
+        text = line.group(1).strip()
+    return CandidateTriplet(program=code, input=text, imports=extract_imports(code))
+
+
+def _rename_entry(code: str, name: str) -> str:
+    """The public rule for an entry function not named `f`: its definition and every call `name(` become `f(`."""
+    code = re.sub(rf"def\s+{re.escape(name)}\s*\(", "def f(", code)
+    return re.sub(rf"\b{re.escape(name)}\s*\(", "f(", code)
+
+
+def _induction_proposal(answer: str, config: PromptConfig, program: Triplet) -> CandidateInduction | FormatError:
+    # Blocks are counted empty or not; more than N keeps the last N (an empty input then fails validation).
+    inputs = fenced_blocks(answer, ("input",))
+    n = config.induction_num_inputs
+    if len(inputs) < n:
+        return FormatError(f"expected {n} ```input blocks, got {len(inputs)}")
+    messages = fenced_blocks(answer, ("message",))
+    if messages:
+        message = messages[0]
+    else:
+        found = re.search(r"<message>(.*?)</message>", answer, _FLAGS) or _MESSAGE_LINE.search(answer)
+        if found is None:
+            return FormatError("no ```message block")
+        message = found.group(1).strip()
+    return CandidateInduction(program=program.program, inputs=tuple(inputs[-n:]), message=message, imports=program.imports)
 
 
 def parse_solution(task_type: TaskType, response: str, config: PromptConfig) -> SolverAnswer | FormatError:

@@ -34,6 +34,10 @@ class PromptConfig:
     # `timeout_s` and `allow_helpers` (the paper's Qwen runs reject top-level definitions besides `f`).
     time_limit_s: float = 5.0
     allow_helpers: bool = False
+    # True: a proposed program with more than one `def` line (nested or not) is a format error, as under the
+    # public parser's `reject_multiple_functions`; the prompt then asks for a single function. False (the
+    # paper's prompts): nested definitions inside `f` are allowed and offered.
+    reject_multiple_defs: bool = False
 
     def __post_init__(self):
         if self.num_references < 0:
@@ -70,37 +74,95 @@ def render(task_text: str, config: PromptConfig, chat_template: ChatTemplate | N
     return chat_template([{"role": "user", "content": f"{_CHAT_PREAMBLE}\n\n{task_text}"}]) + suffix
 
 
+@dataclasses.dataclass(frozen=True)
+class PromptLimit:
+    """Prompts over the trainer's token limit (`rollout.max_prompt_tokens`, `rollout.prompt_overflow`)."""
+
+    fits: Callable[[str], bool]  # whether a full prompt is within the limit
+    # Deduction/abduction proposer prompts: drop references, longest first, before drawing new ones.
+    fewer_references: bool = False
+
+
+# A proposer prompt is rebuilt this many times before giving up: the public loop redraws without a bound.
+MAX_PROMPT_DRAWS = 100
+
+
+class PromptTooLong(ValueError):
+    """No prompt within the limit could be built; the message names the setting to change."""
+
+
+def fit_references(
+    task_type: TaskType,
+    references: tuple[Triplet, ...],
+    build: Callable[[tuple[Triplet, ...]], str],
+    draw: Callable[[], tuple[Triplet, ...]],
+    limit: PromptLimit | None,
+    fewer_references: bool = False,
+) -> tuple[tuple[Triplet, ...], str, int]:
+    """(references, prompt, dropped): the prompt `build(references)`, or, while it is over the limit, the prompt
+    without its longest reference (when `fewer_references`) or on a new draw. `dropped` counts the prompts left out."""
+    prompt = build(references)
+    dropped = 0
+    while limit is not None and not limit.fits(prompt):
+        dropped += 1
+        if fewer_references and references:
+            longest = max(range(len(references)), key=lambda i: len(_reference_block(i, references[i])))
+            references = references[:longest] + references[longest + 1 :]
+        elif dropped >= MAX_PROMPT_DRAWS:
+            raise PromptTooLong(
+                f"rollout.max_prompt_tokens: no {TaskType(task_type).value} proposer prompt fits after {dropped} drafts; "
+                "raise it"
+            )
+        else:
+            references = draw()
+        prompt = build(references)
+    return references, prompt, dropped
+
+
 # --- proposer prompts ---
 
 _PROPOSER_GOAL = {
     TaskType.DEDUCTION: (
         "Write a new Python program and one input for it. A solver will be shown the program and the input "
-        "and must work out the output without running anything, so choose a program whose output takes real "
-        "step-by-step reasoning to predict."
+        "and must work out the output without running anything. Make the output hard to predict: a program "
+        "whose result depends on state that changes over many steps (counters, stacks, queues, dictionaries, "
+        "grids, a loop that rewrites its own data), so the solver has to trace it carefully rather than guess."
     ),
     TaskType.ABDUCTION: (
         "Write a new Python program and one input for it. A solver will be shown the program and the output "
-        "it returns for your input and must find an input that produces that output, so choose a program "
-        "that takes real reasoning to run backwards."
+        "it returns for your input and must find an input that produces that output. Make that search hard: "
+        "a program that transforms its input through several dependent steps, so recovering an input takes "
+        "real reasoning backwards through the state it builds up, not a single inversion."
     ),
 }
 
+_PROPOSER_PLAN = (
+    "Before you answer, plan in your reasoning: decide what will make the task demanding (the data structure, "
+    "the control flow, the state to track), how it differs from every reference program below, and what input "
+    "exercises it; then write the program and the input."
+)
+
 
 def _requirements(banned_words: Sequence[str], config: PromptConfig) -> str:
+    if config.reject_multiple_defs:
+        scope = "Write everything in the body of `f`, with no other `def`, nested or not."
+    elif config.allow_helpers:
+        scope = "Helper functions or classes are allowed if `f` uses them; so are functions nested inside `f`."
+    else:
+        scope = "Define nothing else at the top level; functions nested inside `f` are allowed."
     rules = [
-        "The entry point is one function named `f` that takes at least one argument and returns a value. "
-        + (
-            "Helper functions or classes are allowed if `f` uses them."
-            if config.allow_helpers
-            else "Define nothing else at the top level: put any helper inside `f`."
-        ),
+        "The entry point is one function named `f` that takes at least one argument and returns a value. " + scope,
+        "Its result takes several dependent steps to work out (algorithms such as dynamic programming, "
+        "recursion, search or simulation; data structures such as trees, heaps, stacks, graphs), not one "
+        "expression.",
         "It is deterministic: the same input always gives the same output.",
         "It does no input or output: no printing, no files, no network, no reading from the user.",
         "It uses no randomness and no clock, date or time.",
         f"It finishes well within {config.time_limit_s:g} seconds.",
         "Any import statements come first, at the top of the program.",
-        "It must not use any of these modules or names: " + ", ".join(banned_words) + ".",
-        "It is clearly different from the reference programs below.",
+        "It must not use any of these modules or names, not even in comments: " + ", ".join(banned_words) + ".",
+        "It is new: clearly different from the reference programs below in what it computes and how, not a "
+        "renamed or lightly edited copy.",
     ]
     return "\n".join(f"- {rule}" for rule in rules)
 
@@ -130,6 +192,7 @@ def proposer_prompt(
     sections = [
         f"## Role: task proposer ({task_type.value})",
         _PROPOSER_GOAL[task_type],
+        _PROPOSER_PLAN,
         "### Requirements for the program",
         _requirements(banned_words, config),
     ]
@@ -155,10 +218,14 @@ def _induction_proposer_prompt(program: Triplet, config: PromptConfig) -> str:
         f"the program's outputs on half of your inputs, but not the program, and must write a program that "
         f"also gives the right outputs on the other half. Choose inputs that together pin down what the "
         f"program does, and a message that helps without giving the code away.",
+        "Before you answer, plan in your reasoning: work out what the program does, which inputs cover its "
+        "cases (edge cases and the branches of its logic included), and how to make the task challenging "
+        "for the solver but still possible to solve.",
         "### Program",
         _fenced("python", program.program),
         "### Requirements",
-        f"- Exactly {n} inputs, each valid for `f` and different from the others.\n"
+        f"- Exactly {n} inputs, each valid for `f` and clearly different from the others, so that together "
+        "their outputs cover what the program can do.\n"
         "- Each input is written as the arguments appear between the parentheses of a call `f(...)`.\n"
         "- The message describes the task or gives a hint, in words, without code.",
         "### Answer format",

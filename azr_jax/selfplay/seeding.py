@@ -15,6 +15,7 @@ proposed on programs drawn from D_seed until the induction buffer holds N as wel
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from typing import Callable, Literal, Sequence
@@ -25,7 +26,7 @@ import numpy as np
 from azr_jax.config import to_config_dict
 from azr_jax.selfplay.buffer import TaskBuffer, TaskBuffers, load_seed_file
 from azr_jax.selfplay.parsing import CandidateInduction, CandidateTriplet, FormatError, parse_proposal
-from azr_jax.selfplay.prompts import ChatTemplate, PromptConfig, proposer_prompt, render
+from azr_jax.selfplay.prompts import ChatTemplate, PromptConfig, PromptLimit, fit_references, proposer_prompt, render
 from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
 
 Generate = Callable[[Sequence[str]], Sequence[str]]
@@ -95,49 +96,63 @@ def seed_buffers(
     prompts: PromptConfig,
     banned_words: Sequence[str],
     chat_template: ChatTemplate | None = None,
+    limit: PromptLimit | None = None,
 ) -> dict[TaskType, SeedingReport]:
-    """Fills every buffer up to `seeding.target_size` (buffers already that full are left alone)."""
+    """Fills every buffer up to `seeding.target_size` (buffers already that full are left alone). Prompts over
+    `limit` are rebuilt on new references, as in training."""
     deduction, abduction = buffers[TaskType.DEDUCTION], buffers[TaskType.ABDUCTION]
     reports = {t: SeedingReport() for t in TaskType}
     if len(deduction) < seeding.target_size:
         reports[TaskType.DEDUCTION] = _seed_triplets(
-            deduction, generate, validate_triplets, rng, seeding, prompts, banned_words, chat_template
+            deduction, generate, validate_triplets, rng, seeding, prompts, banned_words, chat_template, limit
         )
     reports[TaskType.ABDUCTION].added = int(abduction.add(deduction.tasks[: seeding.target_size], step=0).sum())
     induction = buffers[TaskType.INDUCTION]
     if len(induction) < seeding.target_size:
         reports[TaskType.INDUCTION] = _seed_induction(
-            induction, deduction, generate, validate_induction, rng, seeding, prompts, chat_template
+            induction, deduction, generate, validate_induction, rng, seeding, prompts, chat_template, limit
         )
     return reports
 
 
-def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_words, chat_template) -> SeedingReport:
+def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_words, chat_template, limit) -> SeedingReport:
     report = SeedingReport()
+
+    def draw():
+        return tuple(buffer.sample_references(prompts.num_references, rng))
+
+    def build(kind, refs):
+        return render(proposer_prompt(kind, refs, banned_words, prompts), prompts, chat_template)
+
     while len(buffer) < seeding.target_size:
         if report.rounds == seeding.max_rounds:
             raise SeedingError(_give_up_message(buffer, seeding, report))
         report.rounds += 1
         # Half deduction, half abduction proposer prompts: both yield (program, input) triplets.
         kinds = [(TaskType.DEDUCTION, TaskType.ABDUCTION)[i % 2] for i in range(seeding.batch_size)]
-        texts = [
-            render(proposer_prompt(k, buffer.sample_references(prompts.num_references, rng), banned_words, prompts),
-                   prompts, chat_template)
-            for k in kinds
-        ]
+        texts = [fit_references(k, draw(), functools.partial(build, k), draw, limit)[1] for k in kinds]
         candidates = [parse_proposal(k, c, prompts) for k, c in zip(kinds, _generate(generate, texts))]
         _add_validated(buffer, candidates, validate, seeding, report)
     return report
 
 
-def _seed_induction(buffer, programs_buffer, generate, validate, rng, seeding, prompts, chat_template) -> SeedingReport:
+def _seed_induction(buffer, programs_buffer, generate, validate, rng, seeding, prompts, chat_template, limit) -> SeedingReport:
     report = SeedingReport()
+
+    def draw():
+        return (programs_buffer[int(rng.integers(0, len(programs_buffer)))],)
+
+    def build(refs):
+        return render(proposer_prompt(TaskType.INDUCTION, refs, (), prompts), prompts, chat_template)
+
     while len(buffer) < seeding.target_size:
         if report.rounds == seeding.max_rounds:
             raise SeedingError(_give_up_message(buffer, seeding, report))
         report.rounds += 1
-        programs = [programs_buffer[i] for i in rng.integers(0, len(programs_buffer), size=seeding.batch_size)]
-        texts = [render(proposer_prompt(TaskType.INDUCTION, [p], (), prompts), prompts, chat_template) for p in programs]
+        drawn = [(programs_buffer[i],) for i in rng.integers(0, len(programs_buffer), size=seeding.batch_size)]
+        fitted = [fit_references(TaskType.INDUCTION, refs, build, draw, limit) for refs in drawn]
+        programs = [refs[0] for refs, _, _ in fitted]
+        texts = [text for _, text, _ in fitted]
         completions = _generate(generate, texts)
         candidates = [
             parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)

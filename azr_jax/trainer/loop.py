@@ -146,7 +146,7 @@ def _seed(selfplay: SelfPlayStep, state, key, rng: np.random.Generator, config: 
 
     reports = seed_buffers(
         selfplay.buffers, generate, selfplay.validate, selfplay.validate, rng, config.selfplay.seeding,
-        config.selfplay.prompts, selfplay.banned_words,
+        config.selfplay.prompts, selfplay.banned_words, limit=selfplay.prompt_limit,
     )  # fmt: skip
     for task_type, report in reports.items():
         log.info("seeding %s: %s", task_type.value, report)

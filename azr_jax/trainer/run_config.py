@@ -31,7 +31,13 @@ class ModelConfig:
 @dataclasses.dataclass(frozen=True)
 class RolloutConfig:
     batch_size: int = 64  # responses per (task type, role) per step: the paper's 64
-    max_prompt_tokens: int = 6144  # the paper's prompt cap; longer prompts lose their oldest tokens
+    max_prompt_tokens: int = 6144  # the paper's prompt cap
+    # A prompt over max_prompt_tokens is never cut by default. "redraw" (the public code): a proposer prompt is
+    # rebuilt on other references, a solver-batch prompt replaced by another of its batch, a learnability
+    # rollout left out (solve rate 0). "fewer_references": a deduction/abduction proposer prompt first drops
+    # references, then as "redraw". "truncate_start": keep the last max_prompt_tokens tokens, cutting the
+    # instructions (only for configs/tiny.py, whose model was pretrained on prompts cut so).
+    prompt_overflow: Literal["redraw", "fewer_references", "truncate_start"] = "redraw"
     max_response_tokens: int = 8096  # the paper's response cap
     temperature: float = 1.0
     top_p: float = 1.0

@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
+import logging
 import time
 from typing import Any, Sequence
 
@@ -26,16 +27,17 @@ import numpy as np
 from sandbox.executor import Executor
 
 from azr_jax.sampling import Sampler
-from azr_jax.selfplay.batches import parse_proposals, parse_solutions, proposal_requests, solve_requests
+from azr_jax.selfplay.batches import fit_solver_batch, parse_proposals, parse_solutions, proposal_requests, solve_requests
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.parsing import CandidateInduction, FormatError
-from azr_jax.selfplay.prompts import ChatTemplate
+from azr_jax.selfplay.prompts import ChatTemplate, PromptLimit, PromptTooLong
 from azr_jax.selfplay.rewards import proposer_rewards, solve_rates, solver_rewards
 from azr_jax.selfplay.tasks import InductionTask, Role, Task, TaskType
 from azr_jax.trainer.process_share import gather_shares, on_shares, this_share
 from azr_jax.trainer.run_config import RunConfig
 
 TASK_TYPES = (TaskType.ABDUCTION, TaskType.DEDUCTION, TaskType.INDUCTION)
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -67,6 +69,9 @@ class StepResult:
     groups: list[GroupResult]
     seconds: dict[str, float]
     generated_tokens: int
+    # Prompts over rollout.max_prompt_tokens left out, by kind: proposer drafts rebuilt on other references,
+    # learnability rollouts not sampled (solve rate 0), solver-batch prompts replaced by another of the batch.
+    dropped_prompts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class SelfPlayStep:
@@ -90,6 +95,8 @@ class SelfPlayStep:
         model_eos = sampler.model.config.eos_token_id
         eos |= set(model_eos) if isinstance(model_eos, tuple) else ({model_eos} if model_eos is not None else set())
         self.eos_ids = sorted(eos)
+        overflow = config.rollout.prompt_overflow
+        self.prompt_limit = None if overflow == "truncate_start" else PromptLimit(self._fits, overflow == "fewer_references")
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox")
 
     def close(self) -> None:
@@ -105,7 +112,8 @@ class SelfPlayStep:
 
         # 1. Propose.
         with clock("host"):
-            requests = {t: proposal_requests(t, self.buffers, B // k, rng, cfg.selfplay, self.banned_words, self.chat_template) for t in TASK_TYPES}
+            requests = {t: proposal_requests(t, self.buffers, B // k, rng, cfg.selfplay, self.banned_words, self.chat_template, self.prompt_limit) for t in TASK_TYPES}
+            dropped = {"proposer": sum(r.dropped for t in TASK_TYPES for r in requests[t])}
         with clock("sample"):
             flat = self.generate([r.prompt for t in TASK_TYPES for r in requests[t]], k, keys[0], params)
         requests = {t: [r for r in requests[t] for _ in range(k)] for t in TASK_TYPES}  # one per response
@@ -116,6 +124,8 @@ class SelfPlayStep:
             flat_tasks = self.validate([c for t in TASK_TYPES for c in candidates[t]])
             tasks = {t: flat_tasks[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
         with clock("host"):
+            if cfg.selfplay.buffer.draws_before_adding:  # the public order: this step's tasks are not drawn
+                batches = self._solver_batches(step, rng)
             for t in TASK_TYPES:
                 self.buffers[t].add([task for task in tasks[t] if task is not None], step)
 
@@ -123,6 +133,12 @@ class SelfPlayStep:
         n = cfg.selfplay.rewards.n_solver_rollouts
         valid = [(t, i, task) for t in TASK_TYPES for i, task in enumerate(tasks[t]) if task is not None]
         rollout_requests = [solve_requests(t, [task], cfg.selfplay, self.chat_template)[0] for t, _, task in valid]
+        # A rollout prompt over the limit is not sampled: its task's solve rate is 0, as the public code scores it.
+        fits = [self.prompt_limit is None or self.prompt_limit.fits(r.prompt) for r in rollout_requests]
+        unsampled = [v for v, ok in zip(valid, fits) if not ok]
+        valid = [v for v, ok in zip(valid, fits) if ok]
+        rollout_requests = [r for r, ok in zip(rollout_requests, fits) if ok]
+        dropped["rollout"] = len(unsampled)
         with clock("sample"):
             rollouts = self.generate([r.prompt for r in rollout_requests], n, keys[1], params) if valid else []
         # Each process grades its share of the rollouts in the background; the exchange waits for the main thread.
@@ -132,8 +148,13 @@ class SelfPlayStep:
 
         # 3. Solver batches (newest tasks first), answered while the rollouts are graded.
         with clock("host"):
-            batches = {t: self.buffers[t].sample_solver_batch(B // k, rng, current_step=step) for t in TASK_TYPES}
+            if not cfg.selfplay.buffer.draws_before_adding:
+                batches = self._solver_batches(step, rng)
             solve = {t: solve_requests(t, batches[t], cfg.selfplay, self.chat_template) for t in TASK_TYPES}
+            fitted = {t: fit_solver_batch(solve[t], self.prompt_limit, rng) for t in TASK_TYPES}
+            solve = {t: fitted[t][0] for t in TASK_TYPES}
+            batches = {t: [r.task for r in solve[t]] for t in TASK_TYPES}
+            dropped["solver"] = sum(n for _, n in fitted.values())
         with clock("sample"):
             flat = self.generate([r.prompt for t in TASK_TYPES for r in solve[t]], k, keys[2], params)
         batches = {t: [task for task in batches[t] for _ in range(k)] for t in TASK_TYPES}  # one per response
@@ -149,6 +170,8 @@ class SelfPlayStep:
             rates = {t: np.full(B, np.nan) for t in TASK_TYPES}
             for (t, i, _), correct in zip(valid, rollout_correct):
                 rates[t][i] = solve_rates(correct[None, :])[0]
+            for t, i, _ in unsampled:
+                rates[t][i] = 0.0
             proposer_groups = []
             for t in TASK_TYPES:
                 format_ok = np.array([not isinstance(c, FormatError) for c in candidates[t]])
@@ -158,7 +181,14 @@ class SelfPlayStep:
                 proposer_groups.append(GroupResult(t, Role.PROPOSE, proposals[t], rewards, format_ok, is_valid, rates[t], programs))
         generated = sum(len(c.token_ids) for g in proposer_groups + solver_groups for c in g.completions)
         generated += sum(len(c.token_ids) for c in rollouts)
-        return StepResult(proposer_groups + solver_groups, seconds, generated)
+        if any(dropped.values()):
+            log.info("step %d: prompts over rollout.max_prompt_tokens left out: %s", step, dropped)
+        return StepResult(proposer_groups + solver_groups, seconds, generated, dropped)
+
+    def _solver_batches(self, step: int, rng: np.random.Generator) -> dict[TaskType, list[Task]]:
+        """One solver batch per task type (tasks, one per prompt) from the buffers as they are now."""
+        size = self.config.rollout.batch_size // self.config.rollout.samples_per_prompt
+        return {t: self.buffers[t].sample_solver_batch(size, rng, current_step=step) for t in TASK_TYPES}
 
     # ---- the model ----
 
@@ -184,9 +214,15 @@ class SelfPlayStep:
         return completions
 
     def _prompt_ids(self, prompt: str) -> list[int]:
-        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        # Over-long prompts keep their end, where the task and the answer format are stated.
-        return list(ids[-self.config.rollout.max_prompt_tokens :])
+        ids = list(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        limit = self.config.rollout.max_prompt_tokens
+        if len(ids) > limit and self.prompt_limit is not None:  # the requests were fitted: this is a bug
+            raise PromptTooLong(f"a prompt of {len(ids)} tokens reached the sampler; rollout.max_prompt_tokens is {limit}")
+        # rollout.prompt_overflow="truncate_start" keeps the end (configs/tiny.py: its model learnt on such prompts).
+        return ids[-limit:]
+
+    def _fits(self, prompt: str) -> bool:
+        return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"]) <= self.config.rollout.max_prompt_tokens
 
     # ---- the sandbox ----
 
@@ -220,23 +256,6 @@ class SelfPlayStep:
         graded = [i for i, a in enumerate(answers) if not isinstance(a, FormatError)]
         if not graded:
             return correctness
-        if t is TaskType.DEDUCTION:
-            results = self.executor.check_deduction([(tasks[i].program, tasks[i].output, answers[i].text) for i in graded])
-            values = [float(r.correct) for r in results]
-        elif t is TaskType.ABDUCTION:
-            results = self.executor.check_abduction([(tasks[i].program, answers[i].text, tasks[i].output) for i in graded])
-            values = [float(r.correct) for r in results]
-        else:
-            jobs = []
-            for i in graded:
-                task: InductionTask = tasks[i]
-                held_out = task.held_out_pairs()
-                jobs.append((answers[i].text, [x for x, _ in held_out], [y for _, y in held_out]))
-            results = self.executor.check_induction(jobs)
-            all_pairs = self.config.selfplay.rewards.induction_correctness == "all"
-            values = [float(r.correct) if all_pairs else r.fraction for r in results]
-        correctness[graded] = values
-        return correctness
 
 
 def validate_candidates(executor: Executor, candidates: Sequence) -> list[Task | None]:

@@ -227,6 +227,61 @@ def test_uniform_solver_sampling_ignores_age():
     np.testing.assert_allclose(counts / 6000, 0.5, atol=0.03)
 
 
+PUBLIC = BufferConfig(solver_sampling="public_max_new", dedup="off")
+
+
+def test_public_max_new_draws_the_previous_steps_tasks_first():
+    # The public trainer draws step s's batch before s's proposals are added; with window 1 the tasks counted
+    # as new are those of steps s-1 and s, i.e. of step s-1 (at step 1: the seeds, added at step 0).
+    buffer = TaskBuffer(TaskType.DEDUCTION, PUBLIC)
+    buffer.add(numbered(40), step=0)
+    buffer.add(numbered(3, start=100), step=1)
+    for seed in range(10):
+        idx = buffer.sample_indices(8, np.random.default_rng(seed), current_step=2)
+        assert sorted(idx[:3].tolist()) == [40, 41, 42]  # then 5 drawn from the whole buffer
+        assert len(set(idx[:3].tolist())) == 3
+    first = buffer.sample_indices(8, np.random.default_rng(0), current_step=1)
+    assert len(set(first.tolist())) == 8  # at step 1 all 43 tasks are new (steps 0 and 1): no repeats
+    # Step 3: nothing was added at step 2, so nothing is new and the batch is a plain sample of the buffer.
+    counts = np.zeros(len(buffer))
+    rng = np.random.default_rng(1)
+    for _ in range(3000):
+        counts[buffer.sample_indices(8, rng, current_step=3)] += 1
+    np.testing.assert_allclose(counts / 3000, 8 / 43, atol=0.04)  # standard error 0.007
+
+
+def test_public_max_new_fill_can_repeat_a_new_task():
+    # The fill is random.sample of the whole buffer, new tasks included (the paper reading never repeats one).
+    buffer = TaskBuffer(TaskType.DEDUCTION, PUBLIC)
+    buffer.add(numbered(6), step=0)
+    buffer.add(numbered(2, start=100), step=1)
+    repeats = [len(set(buffer.sample_indices(4, np.random.default_rng(seed), current_step=2).tolist())) < 4 for seed in range(50)]
+    assert any(repeats) and not all(repeats)
+
+
+def test_public_max_new_after_the_cap_takes_the_last_stored_tasks():
+    # Past the cap the public buffer still counts the step's additions, then truncates them away: its "new"
+    # tasks are the last R of what it keeps.
+    buffer = TaskBuffer(TaskType.DEDUCTION, BufferConfig(solver_sampling="public_max_new", dedup="off", max_tasks=10))
+    buffer.add(numbered(10), step=0)
+    added = buffer.add(numbered(4, start=50), step=5)
+    assert not added.any() and len(buffer) == 10
+    for seed in range(10):
+        idx = buffer.sample_indices(4, np.random.default_rng(seed), current_step=6)
+        assert sorted(idx.tolist()) == [6, 7, 8, 9]
+    state = json.loads(json.dumps(buffer.state_dict()))
+    restored = TaskBuffer(TaskType.DEDUCTION, buffer.config)
+    restored.load_state_dict(state)
+    assert restored.sample_indices(4, np.random.default_rng(3), current_step=6).tolist() == buffer.sample_indices(
+        4, np.random.default_rng(3), current_step=6
+    ).tolist()
+
+
+def test_only_the_public_draw_happens_before_adding():
+    assert BufferConfig(solver_sampling="public_max_new").draws_before_adding
+    assert not BufferConfig().draws_before_adding and not BufferConfig(solver_sampling="uniform").draws_before_adding
+
+
 def test_small_buffer_fills_the_batch_by_resampling():
     buffer = TaskBuffer(TaskType.DEDUCTION)
     buffer.add(numbered(1), step=0)

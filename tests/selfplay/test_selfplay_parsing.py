@@ -1,5 +1,9 @@
 """Parsing model responses. Responses are written as the model continues after the prefilled `<think>`."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -116,13 +120,11 @@ MALFORMED_SOLVER = [
 MALFORMED_PROPOSALS = [
     ("no python block", TaskType.DEDUCTION, answer(fence("input", "3"))),
     ("no input block", TaskType.ABDUCTION, answer(fence("python", "def f(x):\n    return x"))),
-    ("empty input block", TaskType.DEDUCTION, answer(fence("python", "def f(x):\n    return x") + "```input\n```")),
-    ("program without f", TaskType.DEDUCTION, answer(fence("python", "def g(x):\n    return x") + fence("input", "1"))),
+    ("input block before the program", TaskType.DEDUCTION, answer(fence("input", "1") + fence("python", "def f(x):\n    return x"))),
+    ("program without a function", TaskType.DEDUCTION, answer(fence("python", "x = 1") + fence("input", "1"))),
     ("bad format around good blocks", TaskType.DEDUCTION, fence("python", "def f(x):\n    return x") + fence("input", "1")),
     ("induction nine inputs", TaskType.INDUCTION, answer("\n".join(fence("input", str(i)) for i in range(9)) + fence("message", "m"))),
-    ("induction eleven inputs", TaskType.INDUCTION, answer("\n".join(fence("input", str(i)) for i in range(11)) + fence("message", "m"))),
     ("induction without message", TaskType.INDUCTION, answer(TEN_INPUTS)),
-    ("induction empty message", TaskType.INDUCTION, answer(TEN_INPUTS + "```message\n```")),
 ]
 
 
@@ -147,7 +149,7 @@ def test_format_error_reasons_say_what_is_wrong():
     assert split_response("x</think> 1").reason == "</think> is not followed by <answer>"
     assert split_response("x</think> <answer>1").reason == "no closing </answer>"
     bad = parse_proposal(TaskType.INDUCTION, answer(TEN_INPUTS[: TEN_INPUTS.rindex("```input")]), CFG, program=PROGRAM)
-    assert bad.reason == "expected 10 non-empty ```input blocks, got 9"
+    assert bad.reason == "expected 10 ```input blocks, got 9"
 
 
 def test_induction_proposal_needs_its_program():
@@ -157,6 +159,103 @@ def test_induction_proposal_needs_its_program():
 
 def test_imports_from_unparseable_program_fall_back_to_lines():
     assert extract_imports("import re\nfrom math import pi\ndef f(:\n  pass") == ("import re", "from math import pi")
+
+
+# --- proposals read as the public parser reads them (rewards/code_reward.py), on the public 3B seed data ---
+
+SEED_DIR = Path(__file__).resolve().parents[3] / "shared" / "azr_seed"
+needs_seeds = pytest.mark.skipif(not (SEED_DIR / "3b_coder_seed_io.jsonl").is_file(), reason="no public seed files")
+
+
+def seed_rows(name):
+    return [json.loads(line) for line in (SEED_DIR / name).read_text().splitlines() if line.strip()]
+
+
+@needs_seeds
+def test_a_seed_program_whose_entry_is_not_named_f_is_renamed_back_to_it():
+    # The public parser renames the (only) function and its recursive calls; the 3B seeds were written so.
+    renamed = 0
+    for row in seed_rows("3b_coder_seed_io.jsonl"):
+        program = row["snippet"]
+        if re.search(r"\bf\s+\(|\bentry_fn\b", program):
+            continue  # "f (" comes back as "f(": the round trip is exact only without it
+        other = re.sub(r"\bf\s*\(", "entry_fn(", program)
+        response = answer(fence("python", other) + "\n" + fence("input", row["input"]))
+        result = parse_proposal(TaskType.ABDUCTION, response, CFG)
+        assert result == CandidateTriplet(program, row["input"], extract_imports(program)), program
+        renamed += 1
+    assert renamed >= 250
+
+
+@needs_seeds
+def test_every_public_seed_program_has_one_def_as_the_public_parser_requires():
+    # reject_multiple_functions counts every `def` line, nested or not; all 256 seeds passed it.
+    strict = PromptConfig(reject_multiple_defs=True)
+    for row in seed_rows("3b_coder_seed_io.jsonl"):
+        response = answer(fence("python", row["snippet"]) + "\n" + fence("input", row["input"]))
+        assert isinstance(parse_proposal(TaskType.DEDUCTION, response, strict), CandidateTriplet)
+
+
+NESTED = "def f(xs):\n    def key(x):\n        return -x\n    return sorted(xs, key=key)"
+
+
+def test_nested_definitions_are_allowed_unless_multiple_defs_are_rejected():
+    response = answer(fence("python", NESTED) + fence("input", "[2, 1]"))
+    assert parse_proposal(TaskType.DEDUCTION, response, CFG) == CandidateTriplet(NESTED, "[2, 1]")
+    strict = parse_proposal(TaskType.DEDUCTION, response, PromptConfig(reject_multiple_defs=True))
+    assert isinstance(strict, FormatError) and "2 def statements" in strict.reason
+
+
+def test_the_first_program_and_input_blocks_are_used_and_an_empty_input_is_kept():
+    first = fence("python", "def f(x):\n    return x") + fence("input", "1")
+    later = fence("python", "def f(y):\n    return -y") + fence("input", "2")
+    assert parse_proposal(TaskType.DEDUCTION, answer(first + later), CFG) == CandidateTriplet("def f(x):\n    return x", "1")
+    # An empty ```input block is the empty argument list, as in the public parser: the executor then judges f().
+    empty = parse_proposal(TaskType.DEDUCTION, answer(fence("python", "def f():\n    return 1") + "```input\n```"), CFG)
+    assert empty == CandidateTriplet("def f():\n    return 1", "")
+
+
+def test_an_input_line_stands_in_for_a_missing_input_block():
+    response = answer(fence("python", "def f(a, b):\n    return a + b") + "\n# Input: 3, 4")
+    assert parse_proposal(TaskType.DEDUCTION, response, CFG).input == "3, 4"
+
+
+@needs_seeds
+def test_public_induction_seeds_parse_with_their_message_even_when_empty():
+    rows = seed_rows("3b_coder_code_f_seed_io.jsonl")
+    empty = [row for row in rows if not row["message"].strip()]
+    assert len(empty) == 16  # 16 of the 256 public 3B induction seeds have an empty message
+    # Messages holding a fence or answer/think tags (the public extraction kept some) cannot be wrapped back.
+    plain = [r for r in rows if len(r["inputs"]) == 10 and not re.search(r"```|</?(answer|think|message)", r["message"])]
+    assert len(plain) >= 40
+    for row in plain[:40] + empty:
+        cfg = PromptConfig(induction_num_inputs=len(row["inputs"]))
+        blocks = "\n".join(fence("input", i) for i in row["inputs"])
+        response = answer(blocks + "\n" + fence("message", row["message"]))
+        result = parse_proposal(TaskType.INDUCTION, response, cfg, program=PROGRAM)
+        assert result.inputs == tuple(row["inputs"]) and result.message == row["message"].strip()
+
+
+@needs_seeds
+def test_more_induction_inputs_than_asked_keep_the_last_ones():
+    row = next(r for r in seed_rows("3b_coder_code_f_seed_io.jsonl") if len(r["inputs"]) == 10)
+    blocks = "\n".join(fence("input", i) for i in ["'extra 1'", "'extra 2'", *row["inputs"]])
+    result = parse_proposal(TaskType.INDUCTION, answer(blocks + fence("message", "m")), CFG, program=PROGRAM)
+    assert result.inputs == tuple(row["inputs"])
+
+
+@pytest.mark.parametrize(
+    "message_part, expected",
+    [
+        (fence("message", "first") + fence("message", "second"), "first"),
+        ("<message> in tags </message>", "in tags"),
+        ("# Message: on a line", "on a line"),
+        ("```message\n```", ""),
+    ],
+)
+def test_induction_message_forms(message_part, expected):
+    result = parse_proposal(TaskType.INDUCTION, answer(TEN_INPUTS + "\n" + message_part), CFG, program=PROGRAM)
+    assert result.message == expected
 
 
 # --- property tests: arbitrary text never raises ---

@@ -82,3 +82,57 @@ def test_responses_must_match_requests():
     requests = proposal_requests(TaskType.ABDUCTION, TaskBuffers(), 2, np.random.default_rng(0), config)
     with pytest.raises(ValueError, match="1 responses for 2 requests"):
         parse_proposals(requests, ["x"], config)
+
+
+# --- prompts over the token limit: never cut, rebuilt or replaced as the public code does ---
+
+from azr_jax.selfplay.batches import fit_solver_batch  # noqa: E402
+from azr_jax.selfplay.prompts import PromptLimit, PromptTooLong  # noqa: E402
+from azr_jax.selfplay.tasks import Triplet  # noqa: E402
+
+
+def long_and_short_buffers():
+    buffers = TaskBuffers()
+    long_program = "def f(x):\n" + "".join(f"    x = x + {i}\n" for i in range(300)) + "    return x"
+    buffers[TaskType.DEDUCTION].add([Triplet(long_program, "1", "44851")], step=0)
+    return buffers, long_program
+
+
+def test_a_proposer_prompt_over_the_limit_is_rebuilt_on_other_references():
+    buffers, long_program = long_and_short_buffers()  # the identity seed and one very long reference
+    config = SelfPlayConfig(prompts=SelfPlayConfig().prompts.__class__(num_references=1))
+    short = len(proposal_requests(TaskType.DEDUCTION, TaskBuffers(), 1, np.random.default_rng(0), config)[0].prompt)
+    limit = PromptLimit(fits=lambda prompt: len(prompt) <= short)
+    requests = proposal_requests(TaskType.DEDUCTION, buffers, 40, np.random.default_rng(1), config, limit=limit)
+    assert all(len(r.prompt) <= short and r.references[0].program != long_program for r in requests)
+    # Each prompt shown is whole (it starts with the instructions); the drafts on the long reference were dropped.
+    assert all(r.prompt.startswith(requests[0].prompt[:200]) for r in requests)
+    assert 5 < sum(r.dropped for r in requests) < 40  # half the draws pick the long reference
+
+
+def test_fewer_references_drops_references_instead_of_redrawing():
+    buffers, long_program = long_and_short_buffers()
+    config = SelfPlayConfig()  # K = 6: both references are always shown
+    bare = len(proposal_requests(TaskType.DEDUCTION, TaskBuffers(), 1, np.random.default_rng(0), config)[0].prompt)
+    limit = PromptLimit(fits=lambda prompt: len(prompt) <= bare, fewer_references=True)
+    requests = proposal_requests(TaskType.DEDUCTION, buffers, 4, np.random.default_rng(1), config, limit=limit)
+    for r in requests:
+        assert len(r.references) == 1 and r.references[0].program != long_program and r.dropped == 1
+
+
+def test_no_prompt_within_the_limit_is_an_error_naming_the_setting():
+    limit = PromptLimit(fits=lambda prompt: False)
+    with pytest.raises(PromptTooLong, match="rollout.max_prompt_tokens"):
+        proposal_requests(TaskType.INDUCTION, TaskBuffers(), 1, np.random.default_rng(0), SelfPlayConfig(), limit=limit)
+
+
+def test_a_solver_prompt_over_the_limit_is_replaced_by_another_of_its_batch():
+    buffers, long_program = long_and_short_buffers()
+    requests = solve_requests(TaskType.DEDUCTION, buffers[TaskType.DEDUCTION].tasks * 3, SelfPlayConfig())
+    limit = PromptLimit(fits=lambda prompt: long_program not in prompt)
+    fitted, replaced = fit_solver_batch(requests, limit, np.random.default_rng(0))
+    assert replaced == 3 and len(fitted) == 6
+    assert all(r.task.program != long_program for r in fitted)
+    assert fit_solver_batch(requests, None, np.random.default_rng(0)) == (requests, 0)
+    with pytest.raises(PromptTooLong):
+        fit_solver_batch(requests[1:2], limit, np.random.default_rng(0))
