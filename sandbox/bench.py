@@ -67,7 +67,7 @@ def naive_validate(item: tuple[str, str], timeout_s: float, python: str = NAIVE_
 def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parallel: int, skip_baseline: bool) -> str:
     seeds = load_seed_programs(seed_dir)
     items = (seeds * (n_programs // len(seeds) + 1))[:n_programs]
-    rows, notes = [], []
+    rows, notes, checks = [], [], []
     for mode in ("screened", "always"):
         config = SandboxConfig(workers=workers, allow_helpers=True, determinism=mode)
         with Executor(config) as executor:
@@ -85,6 +85,8 @@ def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parall
             notes.append(f"{mode}: trivial program, end-to-end validate() of one item: p50 "
                          f"{percentile(trivial, 0.5) * 1e3:.2f} ms, p99 {percentile(trivial, 0.99) * 1e3:.2f} ms; "
                          f"worker restarts {executor.worker_restarts}")  # fmt: skip
+            if mode == "screened":
+                checks.append(_time_checks(executor, items, results))
             backend, n_workers = executor.backend, executor.config.worker_count
     twice = sum(_needs_second_run(program, text) for program, text in items)
     notes.append(f"screened: {twice} of {len(items)} programs got a second run (always: all of them)")
@@ -97,7 +99,8 @@ def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parall
                      f"{baseline_parallel} in parallel, no jail, no policy")
         rows.append((f"naive python -c x{baseline_parallel}", len(items), elapsed,
                      sum(s == "ok" for s, _ in outcomes), [seconds for _, seconds in outcomes]))  # fmt: skip
-    base_rate = rows[-1][1] / rows[-1][2]
+    rows += checks
+    base_rate = rows[-1 - len(checks)][1] / rows[-1 - len(checks)][2]
     lines = [
         f"backend={backend} workers={n_workers} cpus={os.cpu_count()} programs={len(items)} (seed programs repeated; "
         f"latency = both executions of one program)",
@@ -108,6 +111,18 @@ def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parall
         lines.append(f"{name:<26}{rate:>12.1f}{rate / base_rate:>8.2f}{ok_count:>7}"
                      f"{percentile(lat, 0.5) * 1e3:>9.2f}{percentile(lat, 0.99) * 1e3:>9.2f}")  # fmt: skip
     return "\n".join(lines + notes)
+
+
+def _time_checks(executor: Executor, items: list[tuple[str, str]], gold: list) -> tuple:
+    """A solver-check row: each validated program given as the induction answer to its own (input, output)
+    pair, which is the work of every check (run f, report the value as plain data, compare in the worker)."""
+    answers = [(program, [text], [result.output]) for (program, text), result in zip(items, gold) if result.ok]
+    executor.check_induction(answers[:64])  # warm-up
+    start = time.perf_counter()
+    results = executor.check_induction(answers)
+    elapsed = time.perf_counter() - start
+    correct = sum(r.correct for r in results)
+    return "jailed pool, checks", len(answers), elapsed, correct, [r.cases[0].seconds for r in results]
 
 
 def _needs_second_run(program: str, text: str) -> bool:
