@@ -19,12 +19,12 @@ from typing import Any
 import jax
 import numpy as np
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from azr_jax.models.qwen2_config import Qwen2Config
-from azr_jax.models.sharding import state_shardings
+from azr_jax.models.sharding import make_mesh, state_shardings
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +146,9 @@ def _tensor_files(folder: Path) -> dict[str, Path]:
 def load_state(folder: Path, config: Qwen2Config, abstract_state: nnx.State, mesh: Mesh | None) -> nnx.State:
     """Fills an abstract parameter State from the folder's safetensors, each tensor placed on its sharding."""
     files = _tensor_files(folder)
-    if mesh is None:
-        mesh = Mesh(np.asarray(jax.devices()[:1]).reshape(1, 1, 1), ("data", "fsdp", "tensor"))
-        shardings = nnx.map_state(lambda path, v: NamedSharding(mesh, PartitionSpec()), abstract_state)
-    else:
-        shardings = state_shardings(abstract_state, mesh)
-    sharding_of = dict(nnx.to_flat_state(shardings))
+    if mesh is None:  # a model without a mesh computes on one device
+        mesh = make_mesh(devices=jax.devices()[:1])
+    sharding_of = dict(nnx.to_flat_state(state_shardings(abstract_state, mesh)))
     open_files: dict[Path, Any] = {}
     try:
 

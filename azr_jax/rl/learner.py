@@ -31,16 +31,23 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh, NamedSharding
 
 from azr_jax.models import Qwen2ForCausalLM
-from azr_jax.models.sharding import logical_sharding, state_shardings
+from azr_jax.models.sharding import (
+    batch_sharding,
+    batch_shards,
+    logical_sharding,
+    logical_to_physical,
+    replicated,
+    state_shardings,
+)
 from azr_jax.rl import losses
 from azr_jax.rl.batch import BatchLayout, RLBatch, batch_layout, from_micro_batches, to_micro_batches
 from azr_jax.rl.config import RLConfig
 from azr_jax.rl.logprobs import token_logprobs
 from azr_jax.rl.optimizer import learning_rate_schedule, make_optimizer
-from azr_jax.rl.parallel import BATCH_AXES, batch_shards, replicated, shard_batch
+from azr_jax.rl.parallel import shard_batch
 
 _COMPUTE_DTYPES = {"bfloat16": jnp.bfloat16, "float32": jnp.float32}
 
@@ -185,11 +192,12 @@ class Learner:
 
     @property
     def _batch_sharding(self) -> NamedSharding:
-        return NamedSharding(self.mesh, PartitionSpec(BATCH_AXES))
+        return batch_sharding(self.mesh)
 
     def _micro_batches(self, x: jax.Array, layout: BatchLayout) -> jax.Array:
         x = to_micro_batches(x, layout)
-        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, PartitionSpec(None, None, BATCH_AXES)))
+        spec = logical_to_physical(("mini_batches", "micro_batches", "batch"))
+        return jax.lax.with_sharding_constraint(x, NamedSharding(self.mesh, spec))
 
     def _logprobs(self, params, input_ids, attention_mask, layout: BatchLayout):
         sequences, micro = input_ids.shape[0], layout.micro_batch_size

@@ -1,9 +1,10 @@
-"""The device mesh from config, multi-host start-up, and placing a batch on the mesh.
+"""The device mesh from config, multi-host start-up, and placing the update's batch on the mesh.
 
-The mesh has named axes (data, fsdp, tensor). Parameters and optimizer state follow the model's logical-axis
-rules (`azr_jax.models.sharding`); a batch is split over its sequences on (data, fsdp) together. With several
-processes (hosts), each one holds the rows of the batch its own devices own (`process_rows`): it runs the
-sandbox for those rows only, and `shard_batch` joins the shares into one global array without a copy.
+The mesh's axes and what each array dimension is split over are the table in `azr_jax.models.sharding`: a batch
+is split over its sequences. With several processes (hosts), every process holds the whole step on the host
+(host state is replicated) and hands the mesh only the rows its own devices hold (`process_rows`);
+`shard_batch` joins those shares into one global array without a copy. (Which sandbox jobs each process runs
+is another split, strided over the jobs: `azr_jax/trainer/process_share.py`.)
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import ml_collections
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 
-from azr_jax.config import to_config_dict
-from azr_jax.models import make_mesh
-
-BATCH_AXES = ("data", "fsdp")
+from azr_jax.models.sharding import MESH_AXES, batch_sharding, make_mesh
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,14 +32,10 @@ class ParallelConfig:
     process_id: int | None = None
 
     def __post_init__(self):
-        for name in ("data", "fsdp", "tensor"):
+        for name in MESH_AXES:
             value = getattr(self, name)
             if value != -1 and value < 1:
                 raise ValueError(f"{name} must be >= 1 or -1, got {value}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(ParallelConfig())
 
 
 def initialize(config: ParallelConfig) -> None:
@@ -62,18 +55,6 @@ def mesh_from_config(config: ParallelConfig, devices=None) -> Mesh:
 def is_primary() -> bool:
     """Process 0 writes logs and checkpoint metadata; the others stay quiet."""
     return jax.process_index() == 0
-
-
-def batch_sharding(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, PartitionSpec(BATCH_AXES))
-
-
-def replicated(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, PartitionSpec())
-
-
-def batch_shards(mesh: Mesh) -> int:
-    return mesh.shape["data"] * mesh.shape["fsdp"]
 
 
 def process_rows(num_sequences: int, mesh: Mesh) -> slice:

@@ -21,9 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 from jax.experimental import multihost_utils
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding
 
 from azr_jax.models.qwen2 import KVCache, Qwen2ForCausalLM
+from azr_jax.models.sharding import batch_sharding, batch_shards, partition_spec, replicated
 from azr_jax.sampling.stop_strings import StopTable, append_and_match, build_stop_table, cut_at_stop, empty_tail, token_bytes
 from azr_jax.sampling.token_sampling import SamplingParams, sample_tokens
 
@@ -107,7 +108,7 @@ class Sampler:
         self._token_bytes = token_bytes(tokenizer, vocab) if tokenizer is not None else [b""] * vocab
         self._stop_tables: dict[tuple[str, ...], StopTable] = {}
         mesh = model.mesh
-        self._batch_sharding = None if mesh is None else NamedSharding(mesh, PartitionSpec(("data", "fsdp")))
+        self._batch_sharding = None if mesh is None else batch_sharding(mesh)
         self._prefill = jax.jit(self._prefill_impl, static_argnames=("samples_per_prompt",))
         self._decode = jax.jit(self._decode_impl, donate_argnums=(1,))
 
@@ -181,7 +182,7 @@ class Sampler:
         if sharding is None or array.shape[0] % sharding.mesh.devices.size:
             if sharding is None or sharding.is_fully_addressable:
                 return jnp.asarray(array)
-            sharding = NamedSharding(sharding.mesh, PartitionSpec())
+            sharding = replicated(sharding.mesh)
         if sharding.is_fully_addressable:
             return jax.device_put(array, sharding)
         return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
@@ -223,11 +224,10 @@ class Sampler:
 
     def _constrain_cache(self, cache: KVCache) -> KVCache:
         mesh = self.model.mesh
-        if mesh is None or cache.keys[0].shape[0] % (mesh.shape["data"] * mesh.shape["fsdp"]):
+        if mesh is None or cache.keys[0].shape[0] % batch_shards(mesh):
             return cache
-        kv_heads = cache.keys[0].shape[1]
-        tensor = "tensor" if kv_heads % mesh.shape["tensor"] == 0 else None
-        sharding = NamedSharding(mesh, PartitionSpec(("data", "fsdp"), tensor, None, None))
+        spec = partition_spec(KVCache.logical_axes, cache.keys[0].shape, mesh, what="KV cache")
+        sharding = NamedSharding(mesh, spec)
         return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), cache)
 
     def _finish(self, tokens, eos, table, tail, done):

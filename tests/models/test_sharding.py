@@ -11,10 +11,11 @@ import jax
 import jax.numpy as jnp
 import pytest
 from flax import nnx
+from jax.sharding import AbstractMesh, PartitionSpec
 from hf_reference import build_hf_model, save_hf_model
 
 from azr_jax.models import Qwen2ForCausalLM, make_mesh, preset, state_shardings
-from azr_jax.models.sharding import ShardingRuleError, partition_spec
+from azr_jax.models.sharding import LOGICAL_AXIS_RULES, ShardingRuleError, logical_to_physical, partition_spec
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,36 @@ def test_unknown_logical_axis_raises():
     mesh = make_mesh(devices=jax.devices()[:1])
     with pytest.raises(ShardingRuleError, match="'experts' has no sharding rule"):
         partition_spec(("embed", "experts"), (4, 4), mesh, what="moe.kernel")
+
+
+def test_the_table_maps_names_to_mesh_axes():
+    assert logical_to_physical(("embed", "heads", "head_dim")) == PartitionSpec("fsdp", "tensor", None)
+    assert logical_to_physical(("batch", "kv_heads", "length", "head_dim")) == PartitionSpec(
+        ("data", "fsdp"), "tensor", None, None
+    )
+
+
+def test_two_dimensions_on_one_mesh_axis_raise_instead_of_replicating():
+    # An activation's batch rows already use fsdp, so an embed dimension beside them cannot be split over it too.
+    with pytest.raises(ShardingRuleError, match="hidden: logical axes \\('batch', 'length', 'embed'\\) would split"):
+        logical_to_physical(("batch", "length", "embed"), what="hidden")
+    colliding = dict(LOGICAL_AXIS_RULES, experts="tensor")
+    with pytest.raises(ShardingRuleError, match="more than once"):
+        partition_spec(("experts", "mlp"), (4, 4), make_mesh(devices=jax.devices()[:1]), colliding)
+
+
+def test_a_rule_naming_an_axis_the_mesh_lacks_raises():
+    rules = dict(LOGICAL_AXIS_RULES, experts="expert")
+    with pytest.raises(ShardingRuleError, match="'experts' is split over \\['expert'\\]"):
+        partition_spec(("experts",), (4,), make_mesh(devices=jax.devices()[:1]), rules)
+
+
+def test_a_dimension_the_mesh_axes_do_not_divide_is_replicated_and_size_1_axes_are_left_out():
+    mesh = AbstractMesh((1, 2, 4), ("data", "fsdp", "tensor"))  # shapes only: no devices needed
+    # Qwen2.5-3B's case: 2 KV heads on a tensor axis of 4 stay whole; 8 query heads are split.
+    assert partition_spec(("embed", "kv_heads", "head_dim"), (8, 2, 16), mesh) == PartitionSpec("fsdp", None, None)
+    assert partition_spec(("embed", "heads", "head_dim"), (8, 8, 16), mesh) == PartitionSpec("fsdp", "tensor", None)
+    assert partition_spec(("batch", "length"), (6, 3), mesh) == PartitionSpec("fsdp", None)
 
 
 def test_parameter_without_logical_axes_raises():
