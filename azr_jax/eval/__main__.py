@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from azr_jax.config import ConfigError
 from azr_jax.console import configure_logging
-from azr_jax.eval.benchmarks import BENCHMARKS
+from azr_jax.eval.benchmarks import BENCHMARKS, FILE_NAMES
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import eval_sandbox_config, load_problems, score_benchmark
 from azr_jax.eval.report import markdown_table, write_report
@@ -36,14 +36,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", default="", help="folder of <benchmark>.jsonl files (default: $AZR_EVAL_DATA)")
     parser.add_argument("--file", action="append", default=[], metavar="NAME=PATH", help="one benchmark's file (repeatable)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N problems of each benchmark")
-    parser.add_argument("--lcb-since", default="", help="LiveCodeBench problems dated on or after (ISO date)")
-    parser.add_argument("--lcb-until", default="", help="LiveCodeBench problems dated before (ISO date)")
+    parser.add_argument("--lcb-since", default=EvalConfig.lcb_since, help="LiveCodeBench problems dated on or after (ISO date; '' for open)")
+    parser.add_argument("--lcb-until", default=EvalConfig.lcb_until, help="LiveCodeBench problems dated before (ISO date; '' for open)")
     parser.add_argument("--template", choices=("base", "chat"), default="base", help="AZR base template or the tokenizer's chat template")
     parser.add_argument("-n", type=int, default=1, help="samples per problem (with --samples: as many as the file has)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--k", default="1", help="comma-separated k of pass@k (each <= n)")
-    parser.add_argument("--max-new-tokens", type=int, default=EvalConfig.max_new_tokens)
+    parser.add_argument("--max-new-tokens", type=int, default=EvalConfig.max_new_tokens, help="0: each benchmark's length in the paper's protocol")
     parser.add_argument("--prompts-per-call", type=int, default=EvalConfig.prompts_per_call)
     parser.add_argument("--timeout", type=float, default=EvalConfig.timeout_s, help="seconds per test script")
     parser.add_argument("--case-timeout", type=float, default=EvalConfig.case_timeout_s, help="seconds per test case (LiveCodeBench cases, evalplus inputs)")
@@ -80,8 +80,8 @@ def _files(pairs: list[str]) -> dict[str, str]:
     files = {}
     for pair in pairs:
         name, sep, path = pair.partition("=")
-        if not sep or name not in BENCHMARKS:
-            raise ValueError(f"--file {pair!r}: expected NAME=PATH with NAME one of {', '.join(BENCHMARKS)}")
+        if not sep or name not in FILE_NAMES:
+            raise ValueError(f"--file {pair!r}: expected NAME=PATH with NAME one of {', '.join(FILE_NAMES)}")
         files[name] = path
     return files
 
@@ -163,7 +163,8 @@ def _generate(args: argparse.Namespace, config: EvalConfig, problems: dict[str, 
     with tqdm(total=total, desc="generating", unit="problem") as bar:
         for name, items in problems.items():
             key, benchmark_key = jax.random.split(key)
-            responses = generator([prompt(p, config.template, chat) for p in items], benchmark_key, progress=bar)
+            prompts = [prompt(p, config.template, chat) for p in items]
+            responses = generator(prompts, benchmark_key, config.generation_length(name), progress=bar)
             samples[name] = [[{"completion": text} for text in texts] for texts in responses]
     return samples, model_name
 

@@ -14,6 +14,15 @@ found, in this order, at the path given on the command line (`--file NAME=PATH`)
 - math (aime24, aime25, amc23, math500, minerva, olympiadbench): one object per line with the problem
   (`problem` or `question`) and the answer (`answer`, `final_answer` or `expected_answer`; else the last
   `\\boxed{}` of a `solution`).
+- CRUXEval (cruxeval_i, cruxeval_o; both read the file `cruxeval`): the release's JSONL (code, input, output,
+  id), a program `f`, the arguments of one call and the repr of its result.
+- LiveCodeBench code execution (lcb_execution_i, lcb_execution_o; both read the file `lcb_execution`): the
+  `execution-v2` rows (id, function_name, code, input as the call `name(args)`, output, contest_date, ...).
+  The called function becomes `f`, its arguments the input, and names the code uses without importing them
+  (`List`, `defaultdict`, `inf`, ...; LiveCodeBench's runner pre-imports them) get their imports.
+
+A benchmark's file name, for `--file NAME=PATH`, `$AZR_EVAL_<NAME>` and `<data_dir>/<NAME>.jsonl`, is the
+benchmark's name except where two benchmarks share one file (`cruxeval`, `lcb_execution`).
 
 Benchmark files are data: they are parsed with json (and a pickle reader that refuses every object but
 plain values), never executed here.
@@ -21,8 +30,11 @@ plain values), never executed here.
 
 from __future__ import annotations
 
+import ast
 import base64
+import builtins
 import dataclasses
+import functools
 import gzip
 import importlib.resources
 import io
@@ -70,17 +82,39 @@ class MathProblem:
     kind = "math"
 
 
-Problem = CodeProblem | MathProblem
+@dataclasses.dataclass(frozen=True)
+class ExecutionProblem:
+    """Code reasoning as self-play asks it: predict f's output (deduction) or an input giving its output
+    (abduction); graded by the sandbox like a solver's answer."""
+
+    benchmark: str
+    task_id: str
+    task_type: Literal["deduction", "abduction"]
+    program: str
+    input: str  # the arguments of the call f(...)
+    output: str  # repr of the result
+
+    kind = "reasoning"
+
+
+Problem = CodeProblem | MathProblem | ExecutionProblem
 
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark:
     name: str
-    kind: Literal["code", "math"]
+    kind: Literal["code", "math", "reasoning"]
     title: str  # the column header, as the paper names it
     load: Callable[[str, Path | None], list]  # (name, file) -> problems; file is None for bundled data
+    # Generation length of the paper's protocol (the public evaluation scripts): eval.max_new_tokens=0 uses it.
+    max_new_tokens: int
     # The paper's code average is HumanEval+, MBPP+ and LiveCodeBench: base HumanEval is reported beside them only.
     averaged: bool = True
+    file: str = ""  # the file's name when benchmarks share one (the CRUXEval file holds both of its tasks)
+
+    @property
+    def file_name(self) -> str:
+        return self.file or self.name
 
 
 def load_humaneval(name: str, path: Path | None) -> list[CodeProblem]:
@@ -205,6 +239,83 @@ def load_math(name: str, path: Path | None) -> list[MathProblem]:
     return problems
 
 
+def load_cruxeval(name: str, path: Path | None, task_type: str) -> list[ExecutionProblem]:
+    """CRUXEval's 800 functions `f`, each with one input and its output, as one task type."""
+    problems = []
+    for row in read_jsonl(path):
+        _require(row, ("code", "input", "output", "id"), path)
+        if not re.search(r"^def\s+f\s*\(", row["code"], re.MULTILINE):
+            raise ValueError(f"{path}: {row['id']}: the code defines no function f")
+        problems.append(ExecutionProblem(name, str(row["id"]), task_type, row["code"], row["input"], row["output"]))  # type: ignore[arg-type]
+    return problems
+
+
+def load_lcb_execution(name: str, path: Path | None, task_type: str) -> list[ExecutionProblem]:
+    """LiveCodeBench's code-execution problems (LeetCode solutions and one call each) as Absolute Zero tasks."""
+    problems = []
+    for row in read_jsonl(path):
+        _require(row, ("code", "input", "output", "id"), path)
+        program, arguments = _as_f_and_arguments(row["code"], row["input"], f"{path}: {row['id']}")
+        problems.append(ExecutionProblem(name, str(row["id"]), task_type, program, arguments, row["output"]))  # type: ignore[arg-type]
+    return problems
+
+
+_CALL = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*$", re.DOTALL)
+
+# Names LeetCode-style solutions use without importing them, by module (LiveCodeBench's runner pre-imports
+# these); a module name used as `module.attr` is imported as a module.
+_IMPLICIT_NAMES = {
+    "typing": ("List", "Dict", "Tuple", "Set", "Optional", "Union", "Any", "Callable", "Iterable", "Iterator", "Generator", "Deque", "DefaultDict", "FrozenSet"),
+    "collections": ("defaultdict", "deque", "Counter", "OrderedDict"),
+    "math": ("inf", "gcd", "lcm", "comb", "perm", "sqrt", "isqrt", "ceil", "floor", "log", "log2", "log10", "prod", "factorial"),
+    "itertools": ("accumulate", "chain", "combinations", "count", "permutations", "product", "groupby", "islice", "pairwise", "repeat", "zip_longest"),
+    "functools": ("cache", "lru_cache", "reduce", "cmp_to_key"),
+    "heapq": ("heappush", "heappop", "heapify", "heappushpop", "heapreplace", "nlargest", "nsmallest"),
+    "bisect": ("bisect", "bisect_left", "bisect_right", "insort", "insort_left", "insort_right"),
+    "string": ("ascii_lowercase", "ascii_uppercase", "ascii_letters", "digits"),
+    "operator": ("itemgetter", "add", "mul", "sub", "xor"),
+}  # fmt: skip
+_NAME_MODULE = {name: module for module, names in _IMPLICIT_NAMES.items() for name in names}
+
+
+def _as_f_and_arguments(code: str, call: str, where: str) -> tuple[str, str]:
+    """The program with the called function renamed `f` (its definition and its own calls) and the missing
+    imports prepended, and the call's argument text (keyword arguments stay keywords)."""
+    match = _CALL.match(call)
+    if not match:
+        raise ValueError(f"{where}: input {call[:80]!r} is not a call name(arguments)")
+    name, arguments = match.groups()
+    if not re.search(rf"^def\s+{re.escape(name)}\s*\(", code, re.MULTILINE):
+        raise ValueError(f"{where}: the input calls {name}, which the code does not define")
+    program = re.sub(rf"(?<![\w.]){re.escape(name)}(?=\s*\()", "f", code)
+    return _with_missing_imports(program, where), arguments.strip()
+
+
+def _with_missing_imports(program: str, where: str) -> str:
+    """Prepends an import for each name of `_IMPLICIT_NAMES` the program uses but never binds (the program is
+    only parsed here, never run)."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError as e:
+        raise ValueError(f"{where}: the code does not parse ({e.msg}, line {e.lineno})") from None
+    bound, used, module_bases = set(dir(builtins)) - set(_NAME_MODULE), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module_bases.add(node.value.id)
+    missing = sorted(used - bound)
+    lines = [f"import {n}" for n in missing if n in _IMPLICIT_NAMES and n in module_bases]
+    lines += [f"from {_NAME_MODULE[n]} import {n}" for n in missing if n in _NAME_MODULE and f"import {n}" not in lines]
+    return "\n".join(lines + [program]) if lines else program
+
+
 def _answer_text(answer) -> str:
     if isinstance(answer, list):  # OlympiadBench: a list of final answers, usually one
         return ", ".join(str(a).strip().strip("$") for a in answer)
@@ -221,21 +332,39 @@ def _require(row: dict, keys: tuple[str, ...], path: Path | None) -> None:
         raise ValueError(f"{path}: a line lacks {missing} (has {sorted(row)}); is this the right file format?")
 
 
+# Generation lengths of the public evaluation: evalplus' own default (its scripts set none), LiveCodeBench's
+# script (8096), the math script (16000); the run's validation samples at its response length (8096).
+EVALPLUS_TOKENS, LCB_TOKENS, MATH_TOKENS, VALIDATION_TOKENS = 768, 8096, 16000, 8096
+
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in (
-        Benchmark("humaneval", "code", "HumanEval", load_humaneval, averaged=False),
-        Benchmark("humaneval_plus", "code", "HumanEval+", load_evalplus),
-        Benchmark("mbpp_plus", "code", "MBPP+", load_evalplus),
-        Benchmark("lcb", "code", "LiveCodeBench", load_livecodebench),
-        Benchmark("aime24", "math", "AIME24", load_math),
-        Benchmark("aime25", "math", "AIME25", load_math),
-        Benchmark("amc23", "math", "AMC23", load_math),
-        Benchmark("math500", "math", "MATH500", load_math),
-        Benchmark("minerva", "math", "Minerva", load_math),
-        Benchmark("olympiadbench", "math", "OlympiadBench", load_math),
+        Benchmark("humaneval", "code", "HumanEval", load_humaneval, EVALPLUS_TOKENS, averaged=False),
+        Benchmark("humaneval_plus", "code", "HumanEval+", load_evalplus, EVALPLUS_TOKENS),
+        Benchmark("mbpp_plus", "code", "MBPP+", load_evalplus, EVALPLUS_TOKENS),
+        Benchmark("lcb", "code", "LiveCodeBench", load_livecodebench, LCB_TOKENS),
+        Benchmark("aime24", "math", "AIME24", load_math, MATH_TOKENS),
+        Benchmark("aime25", "math", "AIME25", load_math, MATH_TOKENS),
+        Benchmark("amc23", "math", "AMC23", load_math, MATH_TOKENS),
+        Benchmark("math500", "math", "MATH500", load_math, MATH_TOKENS),
+        Benchmark("minerva", "math", "Minerva", load_math, MATH_TOKENS),
+        Benchmark("olympiadbench", "math", "OlympiadBench", load_math, MATH_TOKENS),
+        # The public run's in-training validation (its data_sources cruxeval_i, cruxeval_o, livecodebench; the
+        # last is input prediction there), at the rollout's response length.
+        Benchmark("cruxeval_i", "reasoning", "CRUXEval-I", functools.partial(load_cruxeval, task_type="abduction"),
+                  VALIDATION_TOKENS, averaged=False, file="cruxeval"),
+        Benchmark("cruxeval_o", "reasoning", "CRUXEval-O", functools.partial(load_cruxeval, task_type="deduction"),
+                  VALIDATION_TOKENS, averaged=False, file="cruxeval"),
+        Benchmark("lcb_execution_i", "reasoning", "LCB-Execution-I", functools.partial(load_lcb_execution, task_type="abduction"),
+                  VALIDATION_TOKENS, averaged=False, file="lcb_execution"),
+        Benchmark("lcb_execution_o", "reasoning", "LCB-Execution-O", functools.partial(load_lcb_execution, task_type="deduction"),
+                  VALIDATION_TOKENS, averaged=False, file="lcb_execution"),
     )
-}
+}  # fmt: skip
+FILE_NAMES = tuple(dict.fromkeys(b.file_name for b in BENCHMARKS.values()))
+# LiveCodeBench release_v5 (May 2023 to January 2025, 880 problems): the public evaluation script's
+# `--release_version release_v5`, no date filter. The window keeps it whatever later problems a file holds.
+LCB_RELEASE_WINDOW = ("2023-05-01", "2025-02-01")
 BUNDLED = ("humaneval",)  # readable without a file
 
 
@@ -244,25 +373,27 @@ def env_var(name: str) -> str:
 
 
 def benchmark_file(name: str, files: Mapping[str, str], data_dir: str) -> Path | None:
-    """The file benchmark `name` is read from (None: the bundled data); FileNotFoundError says where it looked."""
+    """The file benchmark `name` is read from (None: the bundled data); FileNotFoundError says where it looked.
+    `files` maps file names (`FILE_NAMES`: a benchmark's name, or the name of a file two benchmarks share)."""
     if name not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+    benchmark, name = name, BENCHMARKS[name].file_name
     explicit = files.get(name) or os.environ.get(env_var(name))
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"benchmark {name}: no such file {path}")
+            raise FileNotFoundError(f"benchmark {benchmark}: no such file {path}")
         return path
     folder = data_dir or os.environ.get(DATA_DIR_ENV, "")
     candidates = [Path(folder).expanduser() / f"{name}{ext}" for ext in (".jsonl", ".jsonl.gz")] if folder else []
     for path in candidates:
         if path.is_file():
             return path
-    if name in BUNDLED:
+    if benchmark in BUNDLED:
         return None
     looked = ", ".join(str(p) for p in candidates) or f"no data directory (--data-dir or ${DATA_DIR_ENV})"
     raise FileNotFoundError(
-        f"benchmark {name}: no file found (looked at {looked}); pass --file {name}=PATH, set {env_var(name)}, "
+        f"benchmark {benchmark}: no file found (looked at {looked}); pass --file {name}=PATH, set {env_var(name)}, "
         f"or put {name}.jsonl in the data directory (docs/eval.md says where to get it)"
     )
 

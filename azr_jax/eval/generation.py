@@ -51,7 +51,7 @@ def eos_ids(tokenizer: Any, model: Qwen2ForCausalLM) -> list[int]:
 
 
 def sampler_for(model: Qwen2ForCausalLM, tokenizer: Any, config: EvalConfig, cache_dtype: str) -> Sampler:
-    return Sampler(model, tokenizer, SamplerConfig(max_new_tokens_cap=config.max_new_tokens, cache_dtype=cache_dtype))
+    return Sampler(model, tokenizer, SamplerConfig(max_new_tokens_cap=config.longest_generation, cache_dtype=cache_dtype))
 
 
 class Generator:
@@ -65,14 +65,16 @@ class Generator:
         self.config = config
         self.eos = list(eos)
 
-    def __call__(self, prompts: Sequence[str], key: jax.Array, params=None, progress=None) -> list[list[str]]:
+    def __call__(
+        self, prompts: Sequence[str], key: jax.Array, max_new_tokens: int, params=None, progress=None
+    ) -> list[list[str]]:
         c = self.config
         responses: list[list[str]] = []
         for start in range(0, len(prompts), c.prompts_per_call):
             batch = list(prompts[start : start + c.prompts_per_call])
             key, call_key = jax.random.split(key)
             out = self.sampler.generate(
-                batch, key=call_key, max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_p=c.top_p,
+                batch, key=call_key, max_new_tokens=max_new_tokens, temperature=c.temperature, top_p=c.top_p,
                 n=c.n, stop=STOP, eos_ids=self.eos, state=params,
             )  # fmt: skip
             responses += [out.texts[i * c.n : (i + 1) * c.n] for i in range(len(batch))]

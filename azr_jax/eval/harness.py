@@ -12,10 +12,11 @@ from typing import Mapping, Sequence
 
 from sandbox import Executor, SandboxConfig
 
-from azr_jax.eval import code_check, math_check
-from azr_jax.eval.benchmarks import BENCHMARKS, CodeProblem, MathProblem, Problem, load_benchmark
+from azr_jax.eval import code_check, execution_check, math_check
+from azr_jax.eval.benchmarks import BENCHMARKS, CodeProblem, ExecutionProblem, MathProblem, Problem, load_benchmark
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.pass_at_k import mean_pass_at_k
+from azr_jax.selfplay.prompts import PromptConfig
 
 CHECK_CHUNK = 256  # scripts per sandbox call: enough to keep every worker busy, few enough for the progress bar
 
@@ -38,10 +39,11 @@ def load_problems(config: EvalConfig, files: Mapping[str, str] | None = None) ->
 def eval_sandbox_config(config: EvalConfig, base: SandboxConfig) -> SandboxConfig:
     """The jail for benchmark tests: `base` (the run's or the CLI's sandbox settings) with the venv's packages
     readable (numpy for evalplus' tests, math_verify for answers, preloaded), the eval's time and memory limits,
-    and room for LiveCodeBench's stdin files."""
+    room for LiveCodeBench's stdin files, and top-level helpers allowed beside `f` (benchmark programs are given,
+    not proposed: the one-function rule is a rule for proposals)."""
     return dataclasses.replace(
         base, timeout_s=config.timeout_s, memory_mb=config.memory_mb, site_packages=True,
-        preload_modules=math_check.PRELOAD, file_size_mb=64, tmpfs_mb=128,
+        preload_modules=math_check.PRELOAD, file_size_mb=64, tmpfs_mb=128, allow_helpers=True,
     )  # fmt: skip
 
 
@@ -77,6 +79,15 @@ def score_benchmark(
 
 
 def _check(chunk: list[tuple[Problem, dict]], executor: Executor, config: EvalConfig) -> list[dict]:
+    if isinstance(chunk[0][0], ExecutionProblem):
+        prompts = PromptConfig(template=config.template)  # the format the prompts asked for (eval.prompts)
+        answers = [execution_check.extract_answer(p, _text(s), prompts, bool(s.get("from_samples"))) for p, s in chunk]
+        verdicts = execution_check.check_answers(executor, [p for p, _ in chunk], answers)
+        return [
+            {"benchmark": p.benchmark, "task_id": p.task_id, "completion": s.get("completion"), "answer": a,
+             "gold": p.output if p.task_type == "deduction" else p.input, **v}
+            for (p, s), a, v in zip(chunk, answers, verdicts)
+        ]  # fmt: skip
     if isinstance(chunk[0][0], MathProblem):
         answers = [_answer(sample) for _, sample in chunk]
         verdicts = math_check.check_answers(executor, [p.answer for p, _ in chunk], answers, config.timeout_s)
@@ -94,8 +105,12 @@ def _check(chunk: list[tuple[Problem, dict]], executor: Executor, config: EvalCo
     ]  # fmt: skip
 
 
+def _text(sample: dict) -> str:
+    return sample.get("completion", sample.get("solution", ""))
+
+
 def _answer(sample: dict) -> str | None:
-    text = sample.get("completion", sample.get("solution", ""))
+    text = _text(sample)
     answer = math_check.extract_answer(text)
     if answer is None and sample.get("from_samples"):
         answer = text.strip() or None  # a samples file may hold bare answers

@@ -55,7 +55,8 @@ class PeriodicEval:
         key = jax.random.fold_in(jax.random.key(self.config.seed), step)
         results = []
         for index, (name, problems) in enumerate(self.problems.items()):
-            responses = self.generator(self.prompts[name], jax.random.fold_in(key, index), params=params)
+            length = self.config.generation_length(name)
+            responses = self.generator(self.prompts[name], jax.random.fold_in(key, index), length, params=params)
             samples = [[{"completion": text} for text in texts] for texts in responses]
             results.append(score_benchmark(name, problems, samples, self.executor, self.config))
         if self.out_dir is not None:

@@ -1,13 +1,15 @@
 """What the model is asked for each benchmark problem, wrapped in the AZR template or the chat template.
 
 The wording is ours; the answer format is the one self-play trains (reasoning, then the reply inside
-<answer> </answer>): a program in a ```python block, or a final answer in \\boxed{}.
+<answer> </answer>): a program in a ```python block, a final answer in \\boxed{}, or for code reasoning
+(CRUXEval, LiveCodeBench execution) the self-play solver's own deduction or abduction prompt.
 """
 
 from __future__ import annotations
 
-from azr_jax.eval.benchmarks import CodeProblem, MathProblem, Problem
-from azr_jax.selfplay.prompts import ChatTemplate, PromptConfig, render
+from azr_jax.eval.benchmarks import CodeProblem, ExecutionProblem, MathProblem, Problem
+from azr_jax.selfplay.prompts import ChatTemplate, PromptConfig, render, solver_prompt
+from azr_jax.selfplay.tasks import TaskType, Triplet
 
 STOP = ("</answer>",)  # generation ends once the reply is closed
 
@@ -15,6 +17,8 @@ _CODE_ANSWER = "Inside <answer> </answer>, give the complete program in one ```p
 
 
 def task_text(problem: Problem) -> str:
+    if isinstance(problem, ExecutionProblem):  # the self-play solver's own task text
+        return solver_prompt(TaskType(problem.task_type), Triplet(problem.program, problem.input, problem.output))
     if isinstance(problem, MathProblem):
         return (
             f"Solve this math problem.\n\n{problem.question.strip()}\n\n"

@@ -141,9 +141,11 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
     if config.selfplay.prompts.allow_helpers != config.sandbox.allow_helpers:
         raise ConfigError("selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)")
     if config.eval.every_steps:
-        if config.eval.max_new_tokens > sampler.max_new_tokens_cap:
+        if config.eval.longest_generation > sampler.max_new_tokens_cap:
             raise ConfigError(
-                f"eval.max_new_tokens: {config.eval.max_new_tokens} exceeds sampler.max_new_tokens_cap {sampler.max_new_tokens_cap}"
+                f"eval.max_new_tokens: {config.eval.longest_generation} exceeds sampler.max_new_tokens_cap "
+                f"{sampler.max_new_tokens_cap} (the longest generation of {config.eval.benchmarks}; eval.max_new_tokens=0 "
+                "gives each benchmark its protocol length)"
             )
         if config.eval.prompts_per_call * config.eval.n > max(sampler.batch_buckets):
             raise ConfigError(

@@ -56,7 +56,8 @@ def test_a_tiny_run_logs_eval_scores_with_its_metrics_and_writes_the_reports(tmp
         sys.executable, str(REPO / "train.py"), f"--config={REPO / 'configs' / 'tiny.py'}", f"--workdir={tmp_path}",
         "--config.trainer.steps=1", "--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tokens_cap=16",
         "--config.sampler.prompt_buckets=(128, 256, 384, 2048)",  # eval prompts are not cut like rollout prompts
-        "--config.eval.every_steps=1", "--config.eval.benchmarks=('humaneval', 'aime24')",
+        "--config.eval.every_steps=1",
+        "--config.eval.benchmarks=('humaneval', 'aime24', 'cruxeval_i', 'cruxeval_o', 'lcb_execution_i')",
         f"--config.eval.data_dir={FIXTURES}", "--config.eval.limit=2", "--config.eval.max_new_tokens=8",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
@@ -64,9 +65,12 @@ def test_a_tiny_run_logs_eval_scores_with_its_metrics_and_writes_the_reports(tmp
     [record] = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     report = json.loads((tmp_path / "eval" / "step_1" / "results.json").read_text())
     assert record["step"] == 1 and "abduction/propose/reward_mean" in record and record["time/eval_s"] > 0
-    for name in ("humaneval", "aime24"):
+    for name in ("humaneval", "aime24", "cruxeval_i", "cruxeval_o", "lcb_execution_i"):
         assert record[f"eval/{name}/pass@1"] == report["benchmarks"][name]["pass@1"]
         assert report["benchmarks"][name]["problems"] == 2
+    # The code-reasoning sets are graded as the solver is: 8 tokens cannot hold an answer in the format.
+    verdicts = [json.loads(line)["verdict"] for line in (tmp_path / "eval" / "step_1" / "samples" / "cruxeval_o.jsonl").read_text().splitlines()]
+    assert verdicts == ["no_answer", "no_answer"]
     assert record["eval/overall/pass@1"] == report["averages"]["pass@1"]["overall"]
     assert (tmp_path / "eval" / "step_1" / "results.md").is_file()
     assert len((tmp_path / "eval" / "step_1" / "samples" / "aime24.jsonl").read_text().splitlines()) == 2
