@@ -34,6 +34,9 @@ VERDICT_BANNED_MODULES = (
     "cProfile", "pstats", "modulefinder", "linecache", "codecs", "fileinput", "gzip", "bz2", "lzma", "zipfile",
     "tarfile", "shelve", "dbm", "tokenize", "wave", "aifc", "sunau", "mailbox", "zipapp", "py_compile",
     "compileall", "xml", "plistlib", "cgitb", "rlcompleter", "site",
+    # the C halves and loaders behind banned modules: `_frozen_importlib._gcd_import("sys")` imports by string
+    "_frozen_importlib", "_frozen_importlib_external", "_imp", "imp", "_io", "_pyio", "_socket", "_signal",
+    "_ctypes", "_pickle", "_weakref", "_tracemalloc", "_testcapi", "_testinternalcapi", "_lsprof", "ensurepip", "venv",
 )  # fmt: skip
 
 # Helpers that reach attributes by string or evaluate annotation strings are getattr/eval in disguise.
@@ -61,6 +64,15 @@ ESCAPE_ATTRIBUTES = (
     "posix", "_posixsubprocess", "signal", "multiprocessing", "threading", "_os", "_sys", "_evaluate",
 ) + STRING_ACCESSORS  # fmt: skip
 
+# Names under which allowed standard modules re-export a banned one (`enum.bltns` is `builtins`,
+# `dataclasses.inspect` is `inspect`, `_strptime.time` is `time`): refused as attributes of anything.
+# tests/sandbox/test_policy.py scans the standard library and fails when a new one appears.
+REEXPORT_ATTRIBUTES = (
+    "bltns", "inspect", "io", "_io", "codecs", "tokenize", "tempfile", "sysconfig", "urllib", "webbrowser",
+    "hashlib", "select", "time", "calendar", "random", "datetime", "weakref", "logging", "_thread", "_socket",
+    "_gcd_import",
+)  # fmt: skip
+
 # Attributes that lead from a generator, coroutine or traceback to stack frames, and from a frame to the
 # variables of the code that called the program (the worker's own, holding its result channel).
 FRAME_ATTRIBUTES = (
@@ -83,7 +95,7 @@ class Policy:
     # restricted namespace; ordinary task code never needs them beyond `allowed_dunders`.
     ban_dunder_attributes: bool = True
     allowed_dunders: tuple[str, ...] = SAFE_DUNDERS
-    banned_attributes: tuple[str, ...] = ESCAPE_ATTRIBUTES + FRAME_ATTRIBUTES
+    banned_attributes: tuple[str, ...] = ESCAPE_ATTRIBUTES + FRAME_ATTRIBUTES + REEXPORT_ATTRIBUTES
 
     def banned_words(self) -> tuple[str, ...]:
         """The list a proposer prompt shows: every banned module and call, in a stable order."""

@@ -87,3 +87,38 @@ def test_dotted_paper_entries_catch_aliased_attribute_access():
 def test_dunder_rule_can_be_relaxed_and_is_data():
     assert violation("def f(x): return x.__class__", Policy(ban_dunder_attributes=False)) is None
     assert "__class__" in violation("def f(x): return x.__class__")
+
+
+def test_no_allowed_standard_module_reexports_a_banned_one_under_an_allowed_name():
+    """`import enum; enum.bltns.exec(...)` would be `builtins.exec`: every module-level name of an allowed standard
+    module that holds a banned module (or a frame, import or eval builtin) must itself be a banned attribute."""
+    import builtins
+    import importlib
+    import sys
+    import types
+    import warnings
+
+    policy = DEFAULT_POLICY
+    banned = set(policy.banned_modules)
+    dangerous = {id(getattr(builtins, name)) for name in ("exec", "eval", "compile", "open", "__import__", "getattr",
+                                                          "setattr", "globals", "vars", "breakpoint")}  # fmt: skip
+    dangerous.add(id(sys._getframe))
+    found = []
+    for name in sorted(sys.stdlib_module_names - {"this", "antigravity", "idlelib", "turtledemo", "tkinter"}):
+        if any(name == b or name.startswith(b + ".") for b in banned):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # deprecated modules (asynchat, imp...) warn when imported
+                module = importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - platform modules that do not import here cannot be imported in the jail
+            continue
+        for attribute, value in vars(module).items():
+            if attribute.startswith("__") or attribute in policy.banned_attributes:
+                continue
+            banned_module = isinstance(value, types.ModuleType) and any(
+                value.__name__ == b or value.__name__.startswith(b + ".") for b in banned
+            )
+            if banned_module or id(value) in dangerous:
+                found.append(f"{name}.{attribute}")
+    assert found == []
