@@ -71,6 +71,8 @@ REEXPORT_ATTRIBUTES = (
     "bltns", "inspect", "io", "_io", "codecs", "tokenize", "tempfile", "sysconfig", "urllib", "webbrowser",
     "hashlib", "select", "time", "calendar", "random", "datetime", "weakref", "logging", "_thread", "_socket",
     "_gcd_import",
+    # installed packages (sandbox.site_packages=True): evaluators of strings and raw-memory views
+    "sympify", "parse_expr", "lambdify", "as_strided", "ctypeslib", "f2py",
 )  # fmt: skip
 
 # Attributes that lead from a generator, coroutine or traceback to stack frames, and from a frame to the
