@@ -29,10 +29,11 @@ from sandbox.executor import Executor
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.batches import fit_solver_batch, parse_proposals, parse_solutions, proposal_requests, solve_requests
 from azr_jax.selfplay.buffer import TaskBuffers
+from azr_jax.selfplay.grading import grade
 from azr_jax.selfplay.parsing import CandidateInduction, FormatError
 from azr_jax.selfplay.prompts import ChatTemplate, PromptLimit, PromptTooLong
 from azr_jax.selfplay.rewards import proposer_rewards, solve_rates, solver_rewards
-from azr_jax.selfplay.tasks import InductionTask, Role, Task, TaskType
+from azr_jax.selfplay.tasks import Role, Task, TaskType
 from azr_jax.trainer.process_share import gather_shares, on_shares, this_share
 from azr_jax.trainer.run_config import RunConfig
 
@@ -252,10 +253,7 @@ class SelfPlayStep:
 
     def correctness(self, t: TaskType, tasks: Sequence[Task], answers: Sequence) -> np.ndarray:
         """Executor verdicts for well-formatted answers; 0 for format errors. This process's executor only."""
-        correctness = np.zeros(len(tasks))
-        graded = [i for i, a in enumerate(answers) if not isinstance(a, FormatError)]
-        if not graded:
-            return correctness
+        return grade(self.executor, t, tasks, answers, self.config.selfplay.rewards)
 
 
 def validate_candidates(executor: Executor, candidates: Sequence) -> list[Task | None]:
