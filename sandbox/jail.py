@@ -264,28 +264,21 @@ def stage_interpreter(stage_dir: str) -> Path:
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
     key = hashlib.sha256(f"{executable}|{executable.stat().st_mtime_ns}|{stdlib}".encode()).hexdigest()[:12]
     target = Path(stage_dir) / f"azr-sandbox-{PYTHON_VERSION}-{key}"
-    if (target / ".complete").exists():
-        return target
-    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=stage_dir))
-    try:
-        tmp.chmod(0o755)
-        (tmp / "bin").mkdir(mode=0o755)
-        (tmp / "lib").mkdir(mode=0o755)
-        _link_or_copy(executable, tmp / "bin" / PYTHON_VERSION)
+
+    def fill(folder: Path) -> None:
+        (folder / "bin").mkdir(mode=0o755)
+        (folder / "lib").mkdir(mode=0o755)
+        _link_or_copy(executable, folder / "bin" / PYTHON_VERSION)
         libdir = Path(sysconfig.get_config_var("LIBDIR") or base / "lib")
         for lib in libdir.glob(f"libpython{sys.version_info.major}.{sys.version_info.minor}*.so*"):
-            _link_or_copy(lib.resolve(), tmp / "lib" / lib.name)
+            _link_or_copy(lib.resolve(), folder / "lib" / lib.name)
+
         def skip(directory: str, names: list[str]) -> list[str]:
             return [n for n in names if n in _STAGE_SKIP and Path(directory) == stdlib]
 
-        shutil.copytree(stdlib, tmp / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy, ignore=skip)
-        (tmp / ".complete").touch()
-        os.rename(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / ".complete").exists():  # another process won the race, or a real failure
-            raise
-    return target
+        shutil.copytree(stdlib, folder / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy, ignore=skip)
+
+    return _staged(target, fill)
 
 
 def stage_package(stage_dir: str) -> Path:
@@ -299,15 +292,25 @@ def stage_package(stage_dir: str) -> Path:
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     target = Path(stage_dir) / f"azr-sandbox-package-{digest.hexdigest()[:12]}"
+
+    def fill(folder: Path) -> None:
+        (folder / "sandbox").mkdir(mode=0o755)
+        for path in sources:
+            shutil.copyfile(path, folder / "sandbox" / path.name)
+            (folder / "sandbox" / path.name).chmod(0o644)
+
+    return _staged(target, fill)
+
+
+def _staged(target: Path, fill) -> Path:
+    """`target`, made once by `fill(folder)` in a world-readable temporary folder renamed into place (so a
+    half-made one is never used, and two processes staging at once both end with the same complete one)."""
     if (target / ".complete").exists():
         return target
-    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=stage_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     try:
         tmp.chmod(0o755)
-        (tmp / "sandbox").mkdir(mode=0o755)
-        for path in sources:
-            shutil.copyfile(path, tmp / "sandbox" / path.name)
-            (tmp / "sandbox" / path.name).chmod(0o644)
+        fill(tmp)
         (tmp / ".complete").touch()
         os.rename(tmp, target)
     except OSError:
