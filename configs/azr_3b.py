@@ -7,6 +7,10 @@ sequences), n = 8 rollouts to estimate learnability, K = 6 references, AdamW lr 
 1.0, temperature 1.0, top-p 1.0, entropy bonus 0.001, no KL, one PPO epoch, prompts up to 6144 and responses up
 to 8096 tokens, a seed buffer of 256 triplets (the seeding stage; or pass the public seed files with
 --config.trainer.seed_triplets_path / seed_induction_path), 500 steps. Mesh: FSDP over every device.
+
+Where the paper is silent the public code's values are used: a 10-second executor limit (the limit its prompts
+state), a checkpoint every 10 steps. The public 3B script runs 959 steps instead of 500 and differs in the switches
+`configs/azr_3b_public.py` sets (docs/deviations.md).
 """
 
 from azr_jax.trainer.run_config import default_run_config
@@ -38,6 +42,8 @@ def get_config():
     config.parallel.fsdp = -1
     # Proposals may import installed packages (numpy, sympy), as under the public executor (docs/deviations.md #16).
     config.sandbox.site_packages = True
-    config.checkpoint.every_steps = 25
+    config.sandbox.timeout_s = 10.0  # the public executor's `execute_max_timeout`; the prompts state it
+    config.selfplay.prompts.time_limit_s = 10.0
+    config.checkpoint.every_steps = 10  # the public `trainer.save_freq`
     config.checkpoint.keep = 3
     return config

@@ -2,6 +2,10 @@
 
     python train.py --config configs/azr_7b.py --config.model.path=/path/to/Qwen2.5-Coder-7B --workdir runs/azr_7b
 
+The public 7B script (scripts/selfplay/coder7b.sh) differs from the 3B one only in the model, the seed files
+(data/7b_coder_*) and its parallelism (4 GPUs, sequence parallel 4): the training settings are the 3B ones, and
+configs/azr_3b_public.py's switches apply unchanged.
+
 Needs about 4x the 3B memory for weights and AdamW state (see `python -m azr_jax.models.info qwen2.5-coder-7b`):
 shard over 8 or more devices (FSDP by default; tensor parallelism up to 4 with --config.parallel.tensor).
 """
