@@ -18,12 +18,14 @@ def test_public_code_switches_are_config_values():
         {
             "rewards": {"unlearnable_proposal": "wrong"},
             "advantages": {"weighting": "token", "epsilon": 1e-8},
-            "buffer": {"dedup": "off", "new_task_window": 10, "max_tasks": 16384},
+            "buffer": {"dedup": "off", "solver_sampling": "public_max_new", "new_task_window": 1, "max_tasks": 16384},
             "seeding": {"dedup": "exact"},
+            "prompts": {"reject_multiple_defs": True},
         },
         "selfplay",
     )
     assert public.buffer.max_tasks == 16384 and public.advantages.epsilon == 1e-8
+    assert public.buffer.draws_before_adding and public.prompts.reject_multiple_defs
 
 
 @pytest.mark.parametrize(
