@@ -1,6 +1,7 @@
 """`python -m azr_jax.generate --model PATH --prompt TEXT`: sample completions from a Hugging Face folder.
 
-With --json, one JSON object per sample: {"completion": text, "token_ids": [...]}, for scripts.
+With --json, one JSON object per sample: {"completion": text, "token_ids": [...]}, for scripts. A sample ends at
+--max-new-tokens, a --stop string, or an end-of-sequence id of the model's config.json or of its tokenizer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import jax.numpy as jnp
 
 from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.models.hf_io import resolve_model_folder
-from azr_jax.sampling import Sampler, SamplerConfig
+from azr_jax.sampling import Sampler, SamplerConfig, end_of_sequence_ids
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     model = Qwen2ForCausalLM.from_pretrained(folder, dtype=jnp.dtype(args.dtype), param_dtype=jnp.dtype(args.dtype))
     cap = max(args.max_new_tokens, 1)
     sampler = Sampler(model, tokenizer, SamplerConfig(max_new_tokens_cap=cap, cache_dtype=args.dtype))
-    eos_ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else None
     out = sampler.generate(
         args.prompt,
         key=jax.random.key(args.seed),
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         top_k=args.top_k,
         n=args.n,
         stop=args.stop,
-        eos_ids=eos_ids,
+        eos_ids=end_of_sequence_ids(model.config, tokenizer),
     )
     for row, text in enumerate(out.texts):
         ids = out.token_ids[row, : out.lengths[row]].tolist()

@@ -1,13 +1,19 @@
-"""Tests that start several JAX processes together: simulated CPU devices, localhost ports, one joint wait.
+"""The one launcher of test processes that need their own JAX: a number of simulated CPU devices, or several
+processes joined by jax.distributed on localhost ports.
 
-The device count is fixed when jax starts, so every check with another count runs in its own process.
+The device count is fixed when JAX starts, and the suite's own process keeps one device (a real run's mesh takes
+every device it sees, and the in-process training tests run real runs), so a check on another count runs in its
+own process. Every such process finds the shared test helpers (this folder) on its path.
 """
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+TESTS = Path(__file__).parent
 
 
 def free_port() -> int:
@@ -16,8 +22,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_together(out: Path, commands: dict[str, tuple[list[str], int]], *, pythonpath: list[Path], cwd: Path | None = None,
-                 timeout_s: float = 400) -> None:  # fmt: skip
+def run_with_devices(args: list[str], devices: int, *, pythonpath: list[Path] = (), timeout_s: float = 300) -> dict:
+    """Runs `python ARGS` alone with `devices` simulated CPU devices; returns the JSON object that its last line of
+    output prints. It must exit 0."""
+    done = subprocess.run(
+        [sys.executable, *map(str, args)],
+        env=_env(devices, pythonpath),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_together(
+    out: Path,
+    commands: dict[str, tuple[list[str], int]],
+    *,
+    pythonpath: list[Path] = (),
+    cwd: Path | None = None,
+    timeout_s: float = 400,
+) -> None:
     """Starts every `name: (python arguments, simulated devices)` at once; each must exit 0. Its output is in
     out/NAME.out and out/NAME.err."""
     processes = {}
@@ -42,5 +68,5 @@ def _env(devices: int, pythonpath: list[Path]) -> dict:
         os.environ,
         XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
         JAX_PLATFORMS="cpu",
-        PYTHONPATH=os.pathsep.join([*map(str, pythonpath), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([*map(str, pythonpath), str(TESTS), os.environ.get("PYTHONPATH", "")]),
     )

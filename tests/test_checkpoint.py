@@ -7,6 +7,7 @@ kill: it saves step 1, then starts saving step 2 and blocks at a chosen point of
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,8 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
+from process_group import run_with_devices
+from tiny_models import random_model, tiny_config
 
 from azr_jax.checkpoint import (
     CheckpointConfig,
@@ -32,31 +35,12 @@ from azr_jax.config import ConfigError, from_config
 from azr_jax.models import Qwen2Config, Qwen2ForCausalLM
 from azr_jax.rl import TrainState
 
-TINY = Qwen2Config(
-    vocab_size=64,
-    hidden_size=16,
-    intermediate_size=24,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    num_key_value_heads=1,
-    tie_word_embeddings=False,
-)
+TINY = tiny_config(tied=False)
 
 
 def tiny_model(config: Qwen2Config = TINY, seed: int = 0, **options) -> Qwen2ForCausalLM:
-    """A random model (float32 unless `options` say otherwise); weights drawn in numpy, since eager
-    initialisation compiles every op (slow on CPU)."""
-    options = {"dtype": jnp.float32, "param_dtype": jnp.float32, **options}
-    model = nnx.eval_shape(lambda: Qwen2ForCausalLM(config, **options, rngs=nnx.Rngs(0)))
-    rng = np.random.default_rng(seed)
-
-    def draw(path, variable):
-        shape = variable.get_value().shape
-        scale = 1.0 if path[-1] == "scale" else 0.0
-        return variable.replace((scale + 0.1 * rng.standard_normal(shape)).astype(np.float32))
-
-    nnx.update(model, nnx.map_state(draw, nnx.state(model)))
-    return model
+    """A random model, float32 unless `options` say otherwise."""
+    return random_model(config, seed, **{"dtype": jnp.float32, "param_dtype": jnp.float32, **options})
 
 
 def tiny_train_state(model: Qwen2ForCausalLM, step: int = 7) -> TrainState:
@@ -117,13 +101,8 @@ def test_round_trip_restores_arrays_host_state_and_generator(tmp_path, state):
 
 
 def test_restore_places_arrays_on_the_learners_shardings(tmp_path):
-    # Four simulated devices need their own process (XLA_FLAGS is read when jax starts).
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-    result = subprocess.run(
-        [sys.executable, __file__, "shardings", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "restored onto fsdp=2 x tensor=2 and onto 1 device"
+    result = run_with_devices([__file__, "shardings", str(tmp_path)], devices=4)
+    assert result == {"restored": ["fsdp=2 x tensor=2", "1 device"]}
 
 
 def _check_shardings(directory: str) -> None:
@@ -148,11 +127,11 @@ def _check_shardings(directory: str) -> None:
             assert_trees_equal(restored, expected)
             for array, target in zip(jax.tree.leaves(restored), jax.tree.leaves(abstract)):
                 assert array.sharding.is_equivalent_to(target.sharding, array.ndim), (name, array.sharding)
-            # [embed=16, mlp=24]: split over fsdp and tensor on the mesh, whole on one device.
+            # [embed=32, mlp=48]: split over fsdp and tensor on the mesh, whole on one device.
             kernel = restored.params["layers"][0]["mlp"]["up_kernel"].get_value()
             shard_shape = kernel.addressable_shards[0].data.shape
-            assert shard_shape == ((8, 12) if name == "sharded" else (16, 24)), (name, shard_shape)
-    print("restored onto fsdp=2 x tensor=2 and onto 1 device")
+            assert shard_shape == ((16, 24) if name == "sharded" else (32, 48)), (name, shard_shape)
+    print(json.dumps({"restored": ["fsdp=2 x tensor=2", "1 device"]}))
 
 
 def test_keeps_the_last_k_and_should_save_every_n(tmp_path, state):
@@ -206,11 +185,11 @@ def test_missing_checkpoints_name_the_directory_and_the_steps(tmp_path, state):
 def test_another_model_is_a_clear_mismatch(tmp_path, state):
     with Checkpointer(tmp_path) as checkpointer:
         checkpointer.save(1, state, {})
-        wider = tiny_train_state(tiny_model(dataclasses.replace(TINY, hidden_size=32, head_dim=None)))
+        wider = tiny_train_state(tiny_model(dataclasses.replace(TINY, hidden_size=2 * TINY.hidden_size, head_dim=None)))
         with pytest.raises(
             CheckpointMismatchError,
             match=rf"checkpoint {tmp_path}/1 does not fit the train state asked for .*"
-            r"params.embed_tokens.value: shape \(64, 32\) asked for, \(64, 16\) stored",
+            r"params.embed_tokens.value: shape \(98, 64\) asked for, \(98, 32\) stored",
         ):
             checkpointer.restore(1, abstract_train_state(wider))
         deeper = tiny_train_state(tiny_model(dataclasses.replace(TINY, num_hidden_layers=3)))

@@ -18,27 +18,17 @@ import torch
 from flax import nnx
 from safetensors.numpy import load_file
 from test_checkpoint import tiny_model, tiny_train_state
+from tiny_models import tiny_config
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from azr_jax.checkpoint import Checkpointer, CheckpointConfig
 from azr_jax.export import main
-from azr_jax.models import Qwen2Config
 
 sys.path.insert(0, str(Path(__file__).parent / "sampling"))
 from tiny_tokenizer import CORPUS, save_tokenizer  # noqa: E402
 
 VOCAB = 300  # the tiny tokenizer's
-CONFIG = Qwen2Config(
-    vocab_size=VOCAB,
-    hidden_size=32,
-    intermediate_size=48,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    tie_word_embeddings=False,
-    bos_token_id=None,
-    eos_token_id=0,
-)
+CONFIG = tiny_config(VOCAB, tied=False, bos_token_id=None, eos_token_id=0)
 LOGIT_TOLERANCE = 1e-5
 
 

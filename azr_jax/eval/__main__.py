@@ -150,13 +150,14 @@ def _generate(args: argparse.Namespace, config: EvalConfig, problems: dict[str, 
     import jax  # only when a model is loaded: scoring a samples file needs no JAX
     from transformers import AutoTokenizer
 
-    from azr_jax.eval.generation import Generator, chat_template_of, eos_ids, load_model, sampler_for
+    from azr_jax.eval.generation import Generator, chat_template_of, load_model, sampler_for
+    from azr_jax.sampling import end_of_sequence_ids
     from azr_jax.eval.prompts import prompt
 
     model, tokenizer_folder, model_name = load_model(args.model, args.step, args.dtype)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
     chat = chat_template_of(tokenizer) if config.template == "chat" else None
-    generator = Generator(sampler_for(model, tokenizer, config, args.dtype), config, eos_ids(tokenizer, model))
+    generator = Generator(sampler_for(model, tokenizer, config, args.dtype), config, end_of_sequence_ids(model.config, tokenizer))
     key = jax.random.key(config.seed)
     samples = {}
     total = sum(len(items) for items in problems.values())

@@ -43,13 +43,6 @@ def chat_template_of(tokenizer: Any):
     return functools.partial(tokenizer.apply_chat_template, tokenize=False, add_generation_prompt=True)
 
 
-def eos_ids(tokenizer: Any, model: Qwen2ForCausalLM) -> list[int]:
-    eos = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    model_eos = model.config.eos_token_id
-    eos |= set(model_eos) if isinstance(model_eos, (tuple, list)) else ({model_eos} if model_eos is not None else set())
-    return sorted(eos)
-
-
 def sampler_for(model: Qwen2ForCausalLM, tokenizer: Any, config: EvalConfig, cache_dtype: str) -> Sampler:
     return Sampler(model, tokenizer, SamplerConfig(max_new_tokens_cap=config.longest_generation, cache_dtype=cache_dtype))
 

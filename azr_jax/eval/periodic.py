@@ -18,11 +18,11 @@ from sandbox import Executor, SandboxConfig
 
 from azr_jax.config import ConfigError
 from azr_jax.eval.config import EvalConfig
-from azr_jax.eval.generation import Generator, chat_template_of, eos_ids
+from azr_jax.eval.generation import Generator, chat_template_of
 from azr_jax.eval.harness import eval_sandbox_config, load_problems, score_benchmark
 from azr_jax.eval.prompts import prompt
 from azr_jax.eval.report import flat_metrics, write_report
-from azr_jax.sampling import Sampler
+from azr_jax.sampling import Sampler, end_of_sequence_ids
 
 
 class PeriodicEval:
@@ -44,7 +44,7 @@ class PeriodicEval:
                 f"{sampler.config.prompt_buckets}; add a bucket or lower eval.limit"
             )
         try:
-            self.generator = Generator(sampler, config, eos_ids(tokenizer, sampler.model))
+            self.generator = Generator(sampler, config, end_of_sequence_ids(sampler.model.config, tokenizer))
         except ValueError as e:
             raise ConfigError(str(e)) from None
         self.executor = Executor(eval_sandbox_config(config, sandbox))

@@ -24,6 +24,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 
 from azr_jax.models.qwen2 import KVCache, Qwen2ForCausalLM
+from azr_jax.models.qwen2_config import Qwen2Config
 from azr_jax.models.sharding import batch_sharding, batch_shards, partition_spec, replicated
 from azr_jax.sampling.stop_strings import StopTable, append_and_match, build_stop_table, cut_at_stop, empty_tail, token_bytes
 from azr_jax.sampling.token_sampling import SamplingParams, sample_tokens
@@ -94,6 +95,16 @@ def bucket(value: int, buckets: Sequence[int], what: str) -> int:
         if value <= b:
             return b
     raise ValueError(f"{what} {value} exceeds the largest bucket {max(buckets)}; add a larger bucket to SamplerConfig")
+
+
+def end_of_sequence_ids(model_config: Qwen2Config, tokenizer: Any = None) -> list[int]:
+    """The ids that end a response: the model config's eos_token_id (one id or several) and, given a tokenizer,
+    its eos_token_id (a chat model's end-of-turn token is often only there), sorted."""
+    ids = model_config.eos_token_id
+    ids = set() if ids is None else {ids} if isinstance(ids, int) else set(ids)
+    if tokenizer is not None and tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return sorted(ids)
 
 
 class Sampler:
@@ -189,8 +200,7 @@ class Sampler:
 
     def _eos_array(self, eos_ids) -> jax.Array:
         if eos_ids is None:
-            eos_ids = self.model.config.eos_token_id
-            eos_ids = [] if eos_ids is None else ([eos_ids] if isinstance(eos_ids, int) else list(eos_ids))
+            eos_ids = end_of_sequence_ids(self.model.config)
         if len(eos_ids) > self.config.max_eos_ids:
             raise ValueError(f"{len(eos_ids)} EOS ids given; SamplerConfig.max_eos_ids is {self.config.max_eos_ids}")
         return jnp.asarray(list(eos_ids) + [-1] * (self.config.max_eos_ids - len(eos_ids)), jnp.int32)

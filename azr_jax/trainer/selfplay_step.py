@@ -26,7 +26,7 @@ import jax
 import numpy as np
 from sandbox.executor import Executor
 
-from azr_jax.sampling import Sampler
+from azr_jax.sampling import Sampler, end_of_sequence_ids
 from azr_jax.selfplay.batches import fit_solver_batch, parse_proposals, parse_solutions, proposal_requests, solve_requests
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.grading import grade
@@ -92,10 +92,7 @@ class SelfPlayStep:
         self.buffers = buffers
         self.chat_template = chat_template
         self.banned_words = config.sandbox.policy.banned_words()
-        eos = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-        model_eos = sampler.model.config.eos_token_id
-        eos |= set(model_eos) if isinstance(model_eos, tuple) else ({model_eos} if model_eos is not None else set())
-        self.eos_ids = sorted(eos)
+        self.eos_ids = end_of_sequence_ids(sampler.model.config, tokenizer)
         overflow = config.rollout.prompt_overflow
         self.prompt_limit = None if overflow == "truncate_start" else PromptLimit(self._fits, overflow == "fewer_references")
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox")

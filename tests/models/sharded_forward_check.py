@@ -1,4 +1,4 @@
-"""Run in a subprocess with 8 simulated CPU devices (XLA_FLAGS must be set before jax is imported).
+"""Run in a process of its own with 8 simulated CPU devices (`process_group.run_with_devices`).
 
 Loads a model folder onto a (data=2, fsdp=2, tensor=2) mesh and prints, as JSON, the parameters' partition specs,
 whether they are really split, and the max |delta| between sharded and single-device logits.
@@ -11,9 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from jax.sharding import NamedSharding, PartitionSpec
 
 from azr_jax.models import Qwen2ForCausalLM, make_mesh
+from azr_jax.models.sharding import batch_sharding
 
 
 def forward(model, ids, mask):
@@ -31,8 +31,8 @@ def main(folder: str):
     mask = np.ones_like(ids)
     mask[1, :5] = 0
     mask[3, :9] = 0
-    batch_sharding = NamedSharding(mesh, PartitionSpec(("data", "fsdp")))
-    sharded_logits = forward(sharded, jax.device_put(ids, batch_sharding), jax.device_put(mask, batch_sharding))
+    rows = batch_sharding(mesh)
+    sharded_logits = forward(sharded, jax.device_put(ids, rows), jax.device_put(mask, rows))
     single_logits = forward(single, jnp.asarray(ids), jnp.asarray(mask))
     params = {}
     for path, variable in nnx.to_flat_state(nnx.state(sharded, nnx.Param)):

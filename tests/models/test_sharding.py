@@ -1,10 +1,6 @@
-"""Sharding over a (data=2, fsdp=2, tensor=2) mesh of 8 simulated CPU devices (in a subprocess, since the
-device count is fixed when jax starts)."""
+"""The logical-axis table, and sharding over a (data=2, fsdp=2, tensor=2) mesh of 8 simulated CPU devices (in a
+process of its own: `process_group`)."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -13,6 +9,7 @@ import pytest
 from flax import nnx
 from jax.sharding import AbstractMesh, PartitionSpec
 from hf_reference import build_hf_model, save_hf_model
+from process_group import run_with_devices
 
 from azr_jax.models import Qwen2ForCausalLM, make_mesh, preset, state_shardings
 from azr_jax.models.sharding import LOGICAL_AXIS_RULES, ShardingRuleError, logical_to_physical, partition_spec
@@ -21,11 +18,7 @@ from azr_jax.models.sharding import LOGICAL_AXIS_RULES, ShardingRuleError, logic
 @pytest.fixture(scope="module")
 def sharded_run(tmp_path_factory):
     folder = save_hf_model(build_hf_model("tied_gqa2_theta1e6", seed=3, vocab_size=128), tmp_path_factory.mktemp("m"))
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    script = Path(__file__).with_name("sharded_forward_check.py")
-    done = subprocess.run([sys.executable, str(script), str(folder)], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_with_devices([Path(__file__).with_name("sharded_forward_check.py"), folder], devices=8)
 
 
 def test_sharded_logits_equal_single_device_logits(sharded_run):
