@@ -42,4 +42,8 @@ def get_config():
     # Executor (utils/code_utils/python_executor.py): answers evaluated as expressions, every proposal run twice.
     config.sandbox.answer_values = "expressions"
     config.sandbox.determinism = "always"
+    # Validation every 10 steps (`test_freq=10`) on CRUXEval-I/O and LiveCodeBench execution as input prediction
+    # (the public `data/code_reason/test_answer.parquet`): pass the files' folder with --config.eval.data_dir.
+    config.eval.every_steps = 10
+    config.eval.benchmarks = ("cruxeval_i", "cruxeval_o", "lcb_execution_i")
     return config

@@ -69,17 +69,19 @@ PUBLIC_SWITCHES = {
     "selfplay.prompts.reject_multiple_defs": True,
     "sandbox.answer_values": "expressions",
     "sandbox.determinism": "always",
+    "eval.every_steps": 10,
+    "eval.benchmarks": ("cruxeval_i", "cruxeval_o", "lcb_execution_i"),
 }
 
 # Every other field, decided to stay as in configs/azr_3b.py: the same in the paper and the public run (or the
 # public value is already azr_3b's: 10 s executor limit, window 1, prompt dropping, checkpoint every 10 steps, the
 # induction grading switches), or not a training behaviour (devices, paths, logging, sampler shapes), or without a
 # switch that would reproduce the public behaviour: the banned-word policy and the 400-character truncation of
-# stored outputs are the sandbox's (docs/deviations.md), the seed files are paths given on the command line, and
-# in-training validation (eval.every_steps=10 on CRUXEval/LiveCodeBench-execution) needs local data files.
+# stored outputs are the sandbox's (docs/deviations.md); the seed files and eval.data_dir are local paths given on
+# the command line.
 DECIDED_SAME = {
     "checkpoint": "async_save every_steps keep",
-    "eval": "benchmarks case_timeout_s data_dir every_steps ks lcb_since lcb_until limit max_new_tokens memory_mb n "
+    "eval": "case_timeout_s data_dir ks lcb_since lcb_until limit max_new_tokens memory_mb n "
     "prompts_per_call seed temperature template timeout_s top_p",
     "model": "path",
     "parallel": "coordinator_address data distributed fsdp num_processes process_id tensor",

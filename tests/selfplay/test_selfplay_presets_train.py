@@ -30,8 +30,14 @@ def config_leaves(name: str) -> dict:
 
 
 def public_switches() -> dict:
+    """The preset's switches but the step count and the validation (its benchmark files are not bundled; the
+    tiny run's periodic eval is tested with the evaluation)."""
     paper, public = config_leaves("azr_3b"), config_leaves("azr_3b_public")
-    return {path: public[path] for path in paper if public[path] != paper[path] and path != "trainer.steps"}
+    return {
+        path: public[path]
+        for path in paper
+        if public[path] != paper[path] and path != "trainer.steps" and not path.startswith("eval.")
+    }
 
 
 def preset_file(tmp_path: Path, switches: dict) -> Path:
