@@ -124,16 +124,13 @@ def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_wor
     def build(kind, refs):
         return render(proposer_prompt(kind, refs, banned_words, prompts), prompts, chat_template)
 
-    while len(buffer) < seeding.target_size:
-        if report.rounds == seeding.max_rounds:
-            raise SeedingError(_give_up_message(buffer, seeding, report))
-        report.rounds += 1
+    def candidates():
         # Half deduction, half abduction proposer prompts: both yield (program, input) triplets.
         kinds = [(TaskType.DEDUCTION, TaskType.ABDUCTION)[i % 2] for i in range(seeding.batch_size)]
         texts = [fit_references(k, draw(), functools.partial(build, k), draw, limit)[1] for k in kinds]
-        candidates = [parse_proposal(k, c, prompts) for k, c in zip(kinds, _generate(generate, texts))]
-        _add_validated(buffer, candidates, validate, seeding, report)
-    return report
+        return [parse_proposal(k, c, prompts) for k, c in zip(kinds, _generate(generate, texts))]
+
+    return _seed_in_rounds(buffer, candidates, validate, seeding, report)
 
 
 def _seed_induction(buffer, programs_buffer, generate, validate, rng, seeding, prompts, chat_template, limit) -> SeedingReport:
@@ -145,27 +142,28 @@ def _seed_induction(buffer, programs_buffer, generate, validate, rng, seeding, p
     def build(refs):
         return render(proposer_prompt(TaskType.INDUCTION, refs, (), prompts), prompts, chat_template)
 
-    while len(buffer) < seeding.target_size:
-        if report.rounds == seeding.max_rounds:
-            raise SeedingError(_give_up_message(buffer, seeding, report))
-        report.rounds += 1
+    def candidates():
         drawn = [(programs_buffer[i],) for i in rng.integers(0, len(programs_buffer), size=seeding.batch_size)]
         fitted = [fit_references(TaskType.INDUCTION, refs, build, draw, limit) for refs in drawn]
         programs = [refs[0] for refs, _, _ in fitted]
-        texts = [text for _, text, _ in fitted]
-        completions = _generate(generate, texts)
-        candidates = [
-            parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)
-        ]
-        _add_validated(buffer, candidates, validate, seeding, report)
+        completions = _generate(generate, [text for _, text, _ in fitted])
+        return [parse_proposal(TaskType.INDUCTION, c, prompts, program=p) for c, p in zip(completions, programs)]
+
+    return _seed_in_rounds(buffer, candidates, validate, seeding, report)
+
+
+def _seed_in_rounds(buffer: TaskBuffer, candidates, validate, seeding: SeedingConfig, report: SeedingReport):
+    """Rounds of `candidates()` (one generate call), validated and added, until the buffer is full; raises after
+    `seeding.max_rounds` rounds."""
+    while len(buffer) < seeding.target_size:
+        if report.rounds == seeding.max_rounds:
+            raise SeedingError(
+                f"seeding {buffer.task_type.value}: {len(buffer)} of {seeding.target_size} tasks after "
+                f"{report.rounds} rounds ({report})"
+            )
+        report.rounds += 1
+        _add_validated(buffer, candidates(), validate, seeding, report)
     return report
-
-
-def _give_up_message(buffer: TaskBuffer, seeding: SeedingConfig, report: SeedingReport) -> str:
-    return (
-        f"seeding {buffer.task_type.value}: {len(buffer)} of {seeding.target_size} tasks after {report.rounds} "
-        f"rounds ({report})"
-    )
 
 
 def _generate(generate: Generate, prompts: list[str]) -> list[str]:

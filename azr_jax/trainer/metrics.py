@@ -29,11 +29,11 @@ def group_metrics(group: GroupResult) -> dict[str, float]:
         "response_length_max": float(lengths.max()),
     }
     if group.role is Role.SOLVE:
-        metrics["accuracy"] = float(group.correct.mean())
+        metrics["accuracy"] = float(group.passed.mean())
     else:
         rates = group.solve_rates[~np.isnan(group.solve_rates)]
         learnable = (rates > 0) & (rates < 1)
-        metrics["valid_rate"] = float(group.correct.mean())
+        metrics["valid_rate"] = float(group.passed.mean())
         metrics["solve_rate_mean"] = float(rates.mean()) if rates.size else math.nan
         metrics["learnability_mean"] = float(np.where(learnable, 1 - rates, 0.0).mean()) if rates.size else 0.0
         metrics["learnable_fraction"] = float(learnable.mean()) if rates.size else 0.0

@@ -60,7 +60,9 @@ class GroupResult:
     completions: list[Completion]
     rewards: np.ndarray
     format_ok: np.ndarray
-    correct: np.ndarray  # proposer: valid; solver: correctness
+    # What the sandbox said of each response. Proposer: the proposal is a valid task (0/1). Solver: the answer is
+    # correct (0/1, or for induction the fraction of held-out pairs, as rewards.induction_correctness says).
+    passed: np.ndarray
     solve_rates: np.ndarray | None = None  # proposer: per response, NaN where invalid
     programs: list[str] = dataclasses.field(default_factory=list)  # proposer: valid programs
 

@@ -54,7 +54,7 @@ def test_the_tiny_coder_proposes_valid_and_learnable_tasks_in_its_first_step(tin
     # A random model proposes nothing valid and answers nothing in format. The tiny coder's proposals pass the
     # sandbox, and some are learnable: its own solver gets them right in some rollouts but not all, which is what
     # gives the proposer a non-zero learnability reward (the point of the asset, docs/tiny_selfplay.md).
-    valid = {g.task_type.value: int(g.correct.sum()) for g in proposers}
+    valid = {g.task_type.value: int(g.passed.sum()) for g in proposers}
     assert sum(valid.values()) > 0, valid
     rates = np.concatenate([g.solve_rates for g in proposers])
     assert np.any((rates > 0) & (rates < 1)), rates
