@@ -34,6 +34,9 @@ from azr_jax.config import ConfigError
 from azr_jax.eval.periodic import PeriodicEval
 from azr_jax.models import Qwen2ForCausalLM
 from azr_jax.models.hf_io import copy_tokenizer_files, resolve_model_folder
+from azr_jax.models.info import check_fits, device_memory, memory_plan
+from azr_jax.models.qwen2 import attention_implementation
+from azr_jax.models.qwen2_config import Qwen2Config
 from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options, process_rows, shard_batch
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.advantages import compute_advantages
@@ -69,6 +72,7 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
         _record_run(workdir, folder, config_dict)
 
     mesh = mesh_from_config(config.parallel)
+    _check_memory(folder, config, mesh)  # before anything is allocated
     model = Qwen2ForCausalLM.from_pretrained(folder, **model_options(config.rl, mesh))
     learner = Learner(model, config.rl, mesh)
     learner.layout(6 * config.rollout.batch_size)  # fail now, not after the first rollouts
@@ -182,6 +186,15 @@ def _update(learner: Learner, state, result: StepResult, config: RunConfig, toke
     metrics = {**{k: float(v) for k, v in metrics.items()}, **{k: float(v) for k, v in gap.items()}}
     metrics["advantage_abs_mean"] = float(np.abs(advantages).mean())
     return state, metrics
+
+
+def _check_memory(folder: Path, config: RunConfig, mesh) -> None:
+    """The per-device memory plan (python -m azr_jax.models.info), logged; ConfigError when it cannot fit."""
+    attention = attention_implementation(jax.numpy.dtype(config.rl.compute_dtype))
+    plan = memory_plan(Qwen2Config.from_json_file(folder / "config.json"), config, dict(mesh.shape), attention)
+    device_bytes = device_memory(jax.local_devices()[0])
+    log.info("%s", plan.table(device_bytes))
+    check_fits(plan, device_bytes)
 
 
 def _record_run(workdir: Path, folder: Path, config_dict: ml_collections.ConfigDict) -> None:
