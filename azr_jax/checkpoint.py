@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import ml_collections
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers
 
-from azr_jax.config import to_config_dict
 from azr_jax.rl import TrainState
 
 PARAMS, OPTIMIZER, HOST = "params", "optimizer", "host"
@@ -48,10 +46,6 @@ class CheckpointConfig:
             raise ValueError(f"every_steps must be >= 1, got {self.every_steps}")
         if self.keep is not None and self.keep < 1:
             raise ValueError(f"keep must be >= 1 or None (keep all), got {self.keep}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(CheckpointConfig())
 
 
 class CheckpointNotFoundError(FileNotFoundError):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-import ml_collections
 
-from azr_jax.config import to_config_dict
 from azr_jax.eval.benchmarks import BENCHMARKS, LCB_RELEASE_WINDOW
 
 
@@ -68,7 +66,3 @@ class EvalConfig:
     @property
     def longest_generation(self) -> int:
         return max(self.generation_length(b) for b in self.benchmarks)
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(EvalConfig())

@@ -1,7 +1,7 @@
 """The RL update: PPO clipped surrogate on TRR++ advantages, chunked log-probs, AdamW, sharded over a mesh."""
 
 from azr_jax.rl.batch import BatchLayout, RLBatch, batch_layout
-from azr_jax.rl.config import RLConfig, default_config
+from azr_jax.rl.config import RLConfig
 from azr_jax.rl.learner import Learner, TrainState, model_options
 from azr_jax.rl.logprobs import token_logprobs
 from azr_jax.rl.parallel import ParallelConfig, initialize, is_primary, mesh_from_config, process_rows, shard_batch
@@ -14,7 +14,6 @@ __all__ = [
     "RLConfig",
     "TrainState",
     "batch_layout",
-    "default_config",
     "initialize",
     "is_primary",
     "mesh_from_config",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-import ml_collections
 
-from azr_jax.config import to_config_dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +90,3 @@ class RLConfig:
     @property
     def clip_high(self) -> float:
         return self.clip_eps if self.clip_eps_high is None else self.clip_eps_high
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """The paper's update settings; run configs put this under `rl` and `from_config(RLConfig, ...)` reads it back."""
-    return to_config_dict(RLConfig())

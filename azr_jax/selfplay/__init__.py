@@ -14,7 +14,7 @@ from azr_jax.selfplay.batches import (
     solve_requests,
 )
 from azr_jax.selfplay.buffer import BufferConfig, BufferError, TaskBuffer, TaskBuffers, load_seed_file
-from azr_jax.selfplay.config import SelfPlayConfig, default_config
+from azr_jax.selfplay.config import SelfPlayConfig
 from azr_jax.selfplay.parsing import (
     CandidateInduction,
     CandidateTriplet,
@@ -40,7 +40,7 @@ __all__ = [
     "AdvantageConfig", "BufferConfig", "BufferError", "CandidateInduction", "CandidateTriplet", "FormatError",
     "GROUPS", "InductionTask", "PromptConfig", "ProposalRequest", "RewardConfig", "Role", "SeedingConfig",
     "SeedingError", "SeedingReport", "SelfPlayConfig", "SolveRequest", "SolverAnswer", "TaskBuffer", "TaskBuffers",
-    "TaskType", "Triplet", "compute_advantages", "default_config", "identity_seed", "induction_correctness",
+    "TaskType", "Triplet", "compute_advantages", "identity_seed", "induction_correctness",
     "learnability_reward", "load_seed_file", "load_seed_files", "parse_proposal", "parse_proposals",
     "parse_solution", "parse_solutions", "proposal_requests", "proposer_prompt", "proposer_rewards", "render",
     "seed_buffers", "solve_rates", "solve_requests", "solver_prompt", "solver_rewards", "split_response",

@@ -14,10 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, Sequence
 
-import ml_collections
 import numpy as np
 
-from azr_jax.config import to_config_dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,10 +32,6 @@ class AdvantageConfig:
     def __post_init__(self):
         if self.epsilon < 0:
             raise ValueError(f"epsilon must be >= 0, got {self.epsilon}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(AdvantageConfig())
 
 
 def compute_advantages(

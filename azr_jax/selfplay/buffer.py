@@ -16,10 +16,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-import ml_collections
 import numpy as np
 
-from azr_jax.config import to_config_dict
 from azr_jax.selfplay.tasks import Task, TaskType, Triplet, identity_seed, record_class
 
 STATE_VERSION = 1
@@ -55,10 +53,6 @@ class BufferConfig:
             raise ValueError(f"new_task_window must be >= 1, got {self.new_task_window}")
         if self.max_tasks is not None and self.max_tasks < 1:
             raise ValueError(f"max_tasks must be >= 1 or None, got {self.max_tasks}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(BufferConfig())
 
 
 class BufferError(ValueError):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import ml_collections
 
-from azr_jax.config import to_config_dict
 from azr_jax.selfplay.advantages import AdvantageConfig
 from azr_jax.selfplay.buffer import BufferConfig
 from azr_jax.selfplay.prompts import PromptConfig
@@ -21,8 +19,3 @@ class SelfPlayConfig:
     rewards: RewardConfig = RewardConfig()
     advantages: AdvantageConfig = AdvantageConfig()
     seeding: SeedingConfig = SeedingConfig()
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """The paper's settings; `configs/*.py` put this under `selfplay` and `from_config` reads it back."""
-    return to_config_dict(SelfPlayConfig())

@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Literal, Sequence
 
-import ml_collections
 
-from azr_jax.config import to_config_dict
 from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
 
 ChatTemplate = Callable[[list[dict[str, str]]], str]
@@ -44,10 +42,6 @@ class PromptConfig:
             raise ValueError(f"num_references must be >= 0, got {self.num_references}")
         if self.induction_num_inputs < 2:
             raise ValueError(f"induction_num_inputs must be >= 2, got {self.induction_num_inputs}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(PromptConfig())
 
 
 THINK_OPEN = "<think>"

@@ -8,10 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-import ml_collections
 import numpy as np
 
-from azr_jax.config import to_config_dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,10 +38,6 @@ class RewardConfig:
             raise ValueError(f"induction_failed_checks must be 'excluded' or 'wrong', got {self.induction_failed_checks!r}")
         if self.n_solver_rollouts < 1:
             raise ValueError(f"n_solver_rollouts must be >= 1, got {self.n_solver_rollouts}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(RewardConfig())
 
 
 def solve_rates(rollout_correct: np.ndarray) -> np.ndarray:

@@ -20,10 +20,8 @@ import json
 import os
 from typing import Callable, Literal, Sequence
 
-import ml_collections
 import numpy as np
 
-from azr_jax.config import to_config_dict
 from azr_jax.selfplay.buffer import TaskBuffer, TaskBuffers, load_seed_file
 from azr_jax.selfplay.parsing import CandidateInduction, CandidateTriplet, FormatError, parse_proposal
 from azr_jax.selfplay.prompts import ChatTemplate, PromptConfig, PromptLimit, fit_references, proposer_prompt, render
@@ -47,10 +45,6 @@ class SeedingConfig:
         for name in ("target_size", "batch_size", "max_rounds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return to_config_dict(SeedingConfig())
 
 
 class SeedingError(RuntimeError):

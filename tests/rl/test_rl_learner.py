@@ -9,9 +9,9 @@ import pytest
 from flax import nnx
 from rl_fixtures import VOCAB, random_batch, tiny_model
 
-from azr_jax.config import ConfigError, from_config
+from azr_jax.config import ConfigError, from_config, to_config_dict
 from azr_jax.models import make_mesh
-from azr_jax.rl import Learner, RLBatch, RLConfig, batch_layout, default_config
+from azr_jax.rl import Learner, RLBatch, RLConfig, batch_layout
 from azr_jax.rl.batch import to_micro_batches
 from azr_jax.rl.optimizer import learning_rate_schedule
 
@@ -187,7 +187,7 @@ def test_warmup_is_linear_then_constant():
 
 
 def test_config_round_trip_and_errors_name_the_field():
-    assert from_config(RLConfig, default_config(), "rl") == RLConfig()
+    assert from_config(RLConfig, to_config_dict(RLConfig()), "rl") == RLConfig()
     assert RLConfig().learning_rate == 1e-6 and RLConfig().entropy_coeff == 0.001 and RLConfig().kl_coeff == 0.0
     with pytest.raises(ConfigError, match="rl.clip_eps: expected float"):
         from_config(RLConfig, {"clip_eps": "abc"}, "rl")

@@ -1,11 +1,11 @@
 import pytest
 
-from azr_jax.config import ConfigError, from_config
-from azr_jax.selfplay import SelfPlayConfig, default_config
+from azr_jax.config import ConfigError, from_config, to_config_dict
+from azr_jax.selfplay import SelfPlayConfig
 
 
 def test_default_config_round_trips_to_the_paper_settings():
-    config = from_config(SelfPlayConfig, default_config(), "selfplay")
+    config = from_config(SelfPlayConfig, to_config_dict(SelfPlayConfig()), "selfplay")
     assert config == SelfPlayConfig()
     assert config.prompts.num_references == 6 and config.prompts.induction_num_inputs == 10
     assert config.rewards.n_solver_rollouts == 8 and config.seeding.target_size == 256

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from azr_jax.config import ConfigError, from_config
+from azr_jax.config import ConfigError, from_config, to_config_dict
 from azr_jax.selfplay.rewards import (
     RewardConfig,
-    default_config,
     induction_correctness,
     learnability_reward,
     proposer_rewards,
@@ -70,7 +69,7 @@ def test_shape_mismatch_is_an_error():
 
 
 def test_config_round_trip_and_bad_field():
-    assert from_config(RewardConfig, default_config()) == PAPER
+    assert from_config(RewardConfig, to_config_dict(RewardConfig())) == PAPER
     with pytest.raises(ConfigError, match="rewards.unlearnable_proposal"):
         from_config(RewardConfig, {"unlearnable_proposal": "negative"}, "rewards")
     with pytest.raises(ConfigError, match="n_solver_rollouts must be >= 1"):
