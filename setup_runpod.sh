@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up azr-jax on a RunPod GPU pod (Ubuntu image with Python >= 3.10, NVIDIA driver for CUDA 12 or 13).
+# Sets up azr-jax on a RunPod GPU pod (Ubuntu image with Python >= 3.11, NVIDIA driver for CUDA 12 or 13).
 #
 #   bash setup_runpod.sh            # from the clone, e.g. /workspace/azr-jax
 #
@@ -27,9 +27,9 @@ fail() { printf '\nsetup_runpod.sh: error: %s\n' "$*" >&2; exit 1; }
 # ---- preconditions ----
 [ -d "$VOLUME" ] && [ -w "$VOLUME" ] ||
     fail "$VOLUME is not a writable directory. Attach a network volume at /workspace, or set AZR_VOLUME=DIR."
-command -v "$PYTHON" >/dev/null || fail "$PYTHON not found; set PYTHON=/path/to/python3.10+"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
-    fail "$("$PYTHON" --version 2>&1) is too old: azr-jax needs Python >= 3.10 (set PYTHON=...)"
+command -v "$PYTHON" >/dev/null || fail "$PYTHON not found; set PYTHON=/path/to/python3.11+"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    fail "$("$PYTHON" --version 2>&1) is too old: azr-jax needs Python >= 3.11 (set PYTHON=...)"
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null ||
     fail "$PYTHON lacks venv/ensurepip: apt-get install -y python3-venv (or python3.X-venv)"
 command -v nvidia-smi >/dev/null || fail "nvidia-smi not found: this is not a GPU pod (or the driver is missing)"
@@ -62,7 +62,7 @@ EOF
 echo "wrote $VOLUME/azr_env.sh"
 
 # ---- the virtual environment ----
-if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     # Missing, or made by an interpreter this image no longer has (the venv's python link dangles).
     say "creating the virtual environment $VENV"
     "$PYTHON" -m venv --clear "$VENV"
