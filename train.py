@@ -4,8 +4,9 @@
     python train.py --config configs/tiny.py --config.trainer.steps=2 --workdir /tmp/tiny
 
 Any field can be overridden as --config.SECTION.FIELD=VALUE; a run resumes from its workdir's latest checkpoint.
-The console shows the progress bar, one line per logged step and warnings; every library's INFO messages go to
-WORKDIR/train.log (one file per process in a multi-host run). --verbosity=0 shows them on the console as well.
+The console shows the progress bar, one line per logged step and warnings; the INFO log (a resume, the memory
+plan, the libraries' messages) goes to WORKDIR/train.log (one file per process in a multi-host run), and
+--verbosity=0 shows it on the console as well.
 """
 
 import os

@@ -1,9 +1,10 @@
 """What a person sees while a command runs, and where the rest of the log goes.
 
-The console shows progress bars, the command's own summary lines, our own INFO messages (a resume, the seeding
-stage) and every library's warnings and errors. Everything at INFO and above, libraries' chatter included
-(orbax writes some 35 lines per checkpoint), goes to a log file. `verbosity` (absl's scale: -1 warning, 0 info,
-1 debug) puts every logger's messages at that level back on the console.
+The console shows progress bars and the command's own summary lines (printed, not logged), every warning and
+error, and the INFO messages of the loggers a command names (a long script's progress). Everything at INFO and
+above goes to a log file: a resume, the seeding stage, the memory plan, and the libraries' chatter (orbax writes
+some 35 lines per checkpoint). `verbosity` (absl's scale: -1 warning, 0 info, 1 debug) puts every logger's
+messages at that level on the console too.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-# Loggers whose INFO messages are the commands' own; any other logger reaches the console at WARNING.
-OWN_LOGGERS = ("azr_jax", "__main__")
 FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -35,19 +34,23 @@ class _ConsoleHandler(logging.Handler):
 
 
 class _ConsoleFilter(logging.Filter):
-    def __init__(self, level: int | None):
+    def __init__(self, level: int | None, info_loggers: tuple[str, ...]):
         super().__init__()
         self.level = level
+        self.info_loggers = info_loggers
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.level is not None:
             return record.levelno >= self.level
-        own = record.name in OWN_LOGGERS or record.name.startswith(tuple(f"{n}." for n in OWN_LOGGERS))
-        return record.levelno >= (logging.INFO if own else logging.WARNING)
+        named = record.name in self.info_loggers or record.name.startswith(tuple(f"{n}." for n in self.info_loggers))
+        return record.levelno >= (logging.INFO if named else logging.WARNING)
 
 
-def configure_logging(log_file: str | Path | None, verbosity: int | None = None) -> Path | None:
+def configure_logging(
+    log_file: str | Path | None, verbosity: int | None = None, info_loggers: tuple[str, ...] = ()
+) -> Path | None:
     """Routes every logger (absl's and Python warnings included) to the console and `log_file`; returns it.
+    `info_loggers` (and their children) reach the console at INFO, every other logger at WARNING.
 
     Replaces whatever handlers the root logger had (absl's `app.run` installs its own). Call it once, early.
     """
@@ -57,7 +60,7 @@ def configure_logging(log_file: str | Path | None, verbosity: int | None = None)
         root.removeHandler(handler)
     root.setLevel(min(logging.INFO, console_level or logging.INFO))
     console = _ConsoleHandler()
-    console.addFilter(_ConsoleFilter(console_level))
+    console.addFilter(_ConsoleFilter(console_level, info_loggers))
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(console)
     if log_file is not None:

@@ -60,7 +60,8 @@ def main():
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed, no asset) after this long")
     parser.add_argument("--verbosity", type=int, default=None, help="show libraries' messages too (0 info, 1 debug)")
     args = parser.parse_args()
-    configure_logging(Path(args.workdir) / "make_tinycoder.log", args.verbosity)
+    # Its own progress and the pretraining's loss every few steps stay on the console.
+    configure_logging(Path(args.workdir) / "make_tinycoder.log", args.verbosity, ("__main__", "azr_jax.tinycoder"))
     started = time.time()
     config = load_config_file(args.config)
     prompts, max_prompt_tokens = config.selfplay.prompts, config.rollout.max_prompt_tokens

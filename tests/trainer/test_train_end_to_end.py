@@ -35,6 +35,7 @@ def full_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("full")
     done = subprocess.run(train_command(workdir, 3), capture_output=True, text=True, timeout=900, cwd=REPO)
     assert done.returncode == 0, done.stderr[-4000:]
+    (workdir.parent / "full.console").write_text(done.stdout + done.stderr)
     return workdir
 
 
@@ -52,6 +53,17 @@ def test_a_run_writes_metrics_for_all_six_groups_and_checkpoints(full_run):
     assert any((full_run / "compile_cache").iterdir())  # a resumed run loads its programs from here
 
 
+def test_the_console_has_the_progress_bar_a_line_per_step_and_no_library_info(full_run):
+    # tqdm redraws its bar with carriage returns; what stays on a terminal is the text after the last one.
+    lines = [line.rsplit("\r", 1)[-1] for line in (full_run.parent / "full.console").read_text().splitlines()]
+    text = [line for line in lines if line.strip() and "it/s]" not in line and "s/it]" not in line]
+    steps = [line for line in text if line.startswith("step ")]
+    assert [line.split()[1] for line in steps] == ["1/3", "2/3", "3/3"], text
+    assert all(line.startswith(("WARNING", "ERROR")) for line in text if line not in steps), text
+    log = (full_run / "train.log").read_text()
+    assert "INFO absl:" in log and "checkpoint" in log  # orbax's messages went to the file instead
+
+
 def test_a_run_killed_mid_step_resumes_at_its_checkpoint_and_continues_identically(full_run, tmp_path):
     workdir = tmp_path / "killed"
     process = subprocess.Popen(train_command(workdir, 3), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
@@ -65,7 +77,8 @@ def test_a_run_killed_mid_step_resumes_at_its_checkpoint_and_continues_identical
 
     done = subprocess.run(train_command(workdir, 3), capture_output=True, text=True, timeout=900, cwd=REPO)
     assert done.returncode == 0, done.stderr[-4000:]
-    assert "resumed from" in done.stderr and "at step 2" in done.stderr
+    log = (workdir / "train.log").read_text()
+    assert "resumed from" in log and "at step 2" in log
     resumed = metrics(workdir)
     assert [r["step"] for r in resumed] == [1, 2, 3]
     # Same parameters, optimizer state, PRNG keys, numpy RNG and buffers as the run that was never killed.
