@@ -1,7 +1,7 @@
 """Run in a subprocess with 8 simulated CPU devices (XLA_FLAGS must be set before jax is imported).
 
 The same tiny model and batch go through a Learner on a (data=2, fsdp=2, tensor=2) mesh and one on a single
-device: recomputed old log-probs, then two updates of two micro-batches each. Prints, as JSON, the max |delta|
+device: recomputed old log-probs and the KL reference's log-probs, then two updates of two micro-batches each. Prints, as JSON, the max |delta|
 of log-probs, diagnostics, parameters and AdamW moments (the first moment after the first update is 0.1 x the
 clipped gradient, so it checks the gradients too), and the partition specs and shard shapes of parameters and
 moments.
@@ -36,21 +36,25 @@ def describe(state: nnx.State) -> dict:
 
 
 def main():
-    config = RLConfig(compute_dtype="float32", micro_batch_size=4, num_mini_batches=1)
+    config = RLConfig(compute_dtype="float32", micro_batch_size=4, num_mini_batches=1, kl_coeff=0.1)
     batch = random_batch(sequences=8)
     results = {}
     meshes = {"sharded": make_mesh(data=2, fsdp=2, tensor=2), "single": make_mesh(devices=jax.devices()[:1])}
     for name, mesh in meshes.items():
         model = tiny_model(config, mesh)
         learner = Learner(model, config, mesh)
+        reference = learner.reference(model)  # the KL penalty's frozen initial weights
         state = learner.init_state(model)
         old, _ = learner.old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask)
-        step_batch = dataclasses.replace(batch, old_logprobs=old)
+        ref = learner.logprobs(reference, batch.input_ids, batch.attention_mask)
+        step_batch = dataclasses.replace(batch, old_logprobs=old, ref_logprobs=ref)
         state, first = learner.update(state, step_batch)
         first_moment = jax.device_get(state.opt_state[1][0].mu)  # chain(clip, adamw) -> adamw -> scale_by_adam
         state, second = learner.update(state, step_batch)
         results[name] = {
             "old": old,
+            "ref": ref,
+            "reference": reference,
             "first_moment": first_moment,
             "metrics": [first, second],
             "params": state.params,
@@ -62,6 +66,8 @@ def main():
         "first_moment": max_abs_diff(sharded["first_moment"], single["first_moment"]),
         "first_moment_max": max(float(abs(x).max()) for x in jax.tree.leaves(single["first_moment"])),
         "old_logprobs": max_abs_diff(sharded["old"], single["old"]),
+        "ref_logprobs": max_abs_diff(sharded["ref"], single["ref"]),
+        "kl_ref": [float(m["kl_ref"]) for m in single["metrics"]],
         "metrics": max(
             abs(float(a[k]) - float(b[k])) for a, b in zip(sharded["metrics"], single["metrics"]) for k in a
         ),
@@ -69,6 +75,7 @@ def main():
         "opt_state": max_abs_diff(sharded["opt_state"], single["opt_state"]),
         "param_shardings": describe(sharded["params"]),
         "mu_shardings": describe(sharded["opt_state"][1][0].mu),
+        "reference_shardings": describe(sharded["reference"]),
         "old_logprobs_spec": [list(a) if isinstance(a, tuple) else a for a in sharded["old"].sharding.spec],
     }))  # fmt: skip
 

@@ -92,6 +92,26 @@ def test_recomputed_old_logprobs_give_ratio_one_and_the_sampler_gap(mesh):
         )
 
 
+def test_the_kl_reference_is_a_compute_dtype_copy_of_the_initial_weights_that_gives_their_logprobs(mesh):
+    config = RLConfig(kl_coeff=0.1)  # bfloat16 compute on float32 master weights
+    model = tiny_model(config, mesh)
+    learner = Learner(model, config, mesh)
+    reference = learner.reference(model)
+    state = learner.init_state(model)  # donates the model's arrays; the reference is a copy
+    assert {x.dtype for x in jax.tree.leaves(reference)} == {jnp.dtype(jnp.bfloat16)}
+    assert {x.dtype for x in jax.tree.leaves(state.params)} == {jnp.dtype(jnp.float32)}
+    batch = random_batch(sequences=4)
+    policy = learner.logprobs(state.params, batch.input_ids, batch.attention_mask)
+    ref = learner.logprobs(reference, batch.input_ids, batch.attention_mask)
+    # Every layer casts its weights to bfloat16 before use: the copy computes exactly what the weights did.
+    np.testing.assert_array_equal(np.asarray(ref), np.asarray(policy))
+    batch = dataclasses.replace(batch, old_logprobs=policy, ref_logprobs=ref)
+    state, first = learner.update(state, batch)
+    state, second = learner.update(state, batch)
+    assert abs(float(first["kl_ref"])) < 1e-6 < float(second["kl_ref"])  # the policy moved, the reference did not
+    np.testing.assert_array_equal(np.asarray(learner.logprobs(reference, batch.input_ids, batch.attention_mask)), np.asarray(ref))
+
+
 def test_abstract_state_describes_the_real_one(mesh):
     learner, state = _learner(F32, mesh)
     abstract = learner.abstract_state()

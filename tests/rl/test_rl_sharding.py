@@ -48,6 +48,16 @@ def test_sharded_update_equals_single_device_update(runs):
     assert sharded["first_moment_max"] > 1e-3
 
 
+def test_the_kl_reference_is_sharded_like_the_policy_and_agrees_with_one_device(runs):
+    sharded = runs["sharded"]
+    assert sharded["reference_shardings"] == sharded["param_shardings"]
+    assert sharded["ref_logprobs"] <= 1e-5
+    first, second = sharded["kl_ref"]
+    # The first update starts from the reference itself (rounding level); one AdamW step at lr 1e-6 later the
+    # policy has moved measurably.
+    assert abs(first) < 1e-11 and second > 1e-9, (first, second)
+
+
 def test_parameters_and_moments_are_really_split(runs):
     expected = {
         "embed_tokens": (["tensor", "fsdp"], [49, 16]),
