@@ -10,6 +10,7 @@ messages at that level on the console too.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def configure_logging(
 
     Replaces whatever handlers the root logger had (absl's `app.run` installs its own). Call it once, early.
     """
+    # transformers' one advisory here is that PyTorch is absent, and torch is only the tests' reference.
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     console_level = None if verbosity is None else level_of_verbosity(verbosity)
     root = logging.getLogger()
     for handler in list(root.handlers):
