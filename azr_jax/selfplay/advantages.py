@@ -21,7 +21,8 @@ import numpy as np
 @dataclasses.dataclass(frozen=True)
 class AdvantageConfig:
     # "task_relative": one baseline per (task type, role) (the paper); "global": one baseline for the whole
-    # batch (REINFORCE++); "group": one per prompt, over its rollouts (GRPO-style).
+    # batch (REINFORCE++); "group": one per prompt, over the responses to it (GRPO-style; the trainer answers
+    # each prompt rollout.samples_per_prompt times and refuses "group" with one response per prompt).
     estimator: Literal["task_relative", "global", "group"] = "task_relative"
     # "sample": every response counts once (the paper); "token": weighted by response tokens (public code).
     weighting: Literal["sample", "token"] = "sample"
