@@ -42,6 +42,8 @@ def get_config():
     # Executor (utils/code_utils/python_executor.py): answers evaluated as expressions, every proposal run twice.
     config.sandbox.answer_values = "expressions"
     config.sandbox.determinism = "always"
+    # ... and every stored output cut to its first and last 200 characters (PythonExecutor.truncate).
+    config.sandbox.truncate_outputs = 400
     # Validation every 10 steps (`test_freq=10`) on CRUXEval-I/O and LiveCodeBench execution as input prediction
     # (the public `data/code_reason/test_answer.parquet`): pass the files' folder with --config.eval.data_dir.
     config.eval.every_steps = 10

@@ -39,6 +39,9 @@ class SandboxConfig:
     # Floats (and ints met by floats) in a verdict match within this relative tolerance; 0 is exact equality,
     # as the public code's `==` (NaN still matches NaN: the public code cannot read `nan` at all).
     float_rel_tol: float = 0.0
+    # Gold outputs longer than this many characters are cut to their first and last halves around "...", as the
+    # public executor stores every output (400 there); 0 keeps them whole (up to output_cap).
+    truncate_outputs: int = 0
     python_paths: tuple[str, ...] = ()  # extra read-only import paths in the jail (e.g. a site-packages)
     # Also bind the running interpreter's site-packages, so programs may import what is installed (numpy,
     # sympy), as programs could under the public AZR executor; the policy still checks every import.
@@ -59,6 +62,7 @@ class SandboxConfig:
             "determinism": self.determinism in ("always", "screened"),
             "answer_values": self.answer_values in ("data", "expressions"),
             "float_rel_tol": 0.0 <= self.float_rel_tol < 1.0,
+            "truncate_outputs": self.truncate_outputs >= 0,
             "workers": 0 <= self.workers < 1000,
             "timeout_s": self.timeout_s > 0,
             "batch_timeout_s": self.batch_timeout_s >= 0,

@@ -15,6 +15,7 @@ Every verdict compares plain data in trusted code (the host or a worker), never 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Sequence
 
@@ -67,7 +68,7 @@ class Executor:
     def run(self, items: Sequence[tuple[str, str]]) -> list[ExecResult]:
         """One execution of each (program, input): repr(f(input)) or a failure status."""
         jobs = [{"kind": "run", "program": program, "input": text} for program, text in items]
-        return [_exec_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
+        return [self._stored(_exec_result(r)) for r in self._pool.run(jobs, [None] * len(jobs))]
 
     def run_inputs(self, program: str, inputs: Sequence[str]) -> list[ExecResult]:
         """One program on many inputs (e.g. the inputs an induction proposer wrote)."""
@@ -101,7 +102,7 @@ class Executor:
         n = len(jobs)
         if self.config.determinism == "always":
             records = self._pool.run(jobs + jobs, [0] * n + [1] * n)
-            return [_deterministic(_exec_result(a), _exec_result(b)) for a, b in zip(records[:n], records[n:])]
+            return [self._stored(_deterministic(_exec_result(a), _exec_result(b))) for a, b in zip(records[:n], records[n:])]
         second_of: dict[int, int] = {}
 
         def second_run(index: int, record: dict):
@@ -121,7 +122,15 @@ class Executor:
                 results.append(ExecResult(Status.NONDETERMINISTIC, error=error, seconds=first.seconds))
             else:
                 results.append(first)
-        return results
+        return [self._stored(r) for r in results]
+
+    def _stored(self, result: ExecResult) -> ExecResult:
+        """The output as it is kept: cut around "..." past `truncate_outputs` characters (the public executor)."""
+        limit = self.config.truncate_outputs
+        if not (limit and result.ok and len(result.output) > limit):
+            return result
+        half = limit // 2
+        return dataclasses.replace(result, output=result.output[:half] + "..." + result.output[-half:])
 
     def check_deduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
         """(program, gold_output, predicted_output): does the predicted output equal the gold one by value?

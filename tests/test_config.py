@@ -69,6 +69,7 @@ PUBLIC_SWITCHES = {
     "selfplay.prompts.reject_multiple_defs": True,
     "sandbox.answer_values": "expressions",
     "sandbox.determinism": "always",
+    "sandbox.truncate_outputs": 400,
     "eval.every_steps": 10,
     "eval.benchmarks": ("cruxeval_i", "cruxeval_o", "lcb_execution_i"),
 }
@@ -76,8 +77,8 @@ PUBLIC_SWITCHES = {
 # Every other field, decided to stay as in configs/azr_3b.py: the same in the paper and the public run (or the
 # public value is already azr_3b's: 10 s executor limit, window 1, prompt dropping, checkpoint every 10 steps, the
 # induction grading switches), or not a training behaviour (devices, paths, logging, sampler shapes), or without a
-# switch that would reproduce the public behaviour: the banned-word policy and the 400-character truncation of
-# stored outputs are the sandbox's (docs/deviations.md); the seed files and eval.data_dir are local paths given on
+# switch that would reproduce the public behaviour: the banned-word policy is the sandbox's, and deliberately
+# stricter (docs/deviations.md); the seed files and eval.data_dir are local paths given on
 # the command line.
 DECIDED_SAME = {
     "checkpoint": "async_save every_steps keep",
@@ -100,7 +101,7 @@ DECIDED_SAME = {
     "selfplay.buffer": "fsync new_task_window",
     "selfplay.prompts": "allow_helpers induction_num_inputs num_references prefill_think template time_limit_s",
     "selfplay.rewards": "format_error_reward induction_answer_helpers induction_answer_imports induction_correctness "
-    "induction_failed_checks invalid_proposal_reward n_solver_rollouts wrong_reward",
+    "induction_failed_checks invalid_proposal_reward n_solver_rollouts rollout_format wrong_reward",
     "selfplay.seeding": "batch_size max_rounds target_size",
     "trainer": "compilation_cache log_every seed seed_induction_path seed_triplets_path seeding tensorboard text_samples "
     "wandb_project",

@@ -128,10 +128,10 @@ def fit_solver_batch(
 
 
 def parse_solutions(
-    requests: Sequence[SolveRequest], responses: Sequence[str], config: SelfPlayConfig
+    requests: Sequence[SolveRequest], responses: Sequence[str], config: SelfPlayConfig, require_format: bool = True
 ) -> list[SolverAnswer | FormatError]:
     _check_lengths(requests, responses)
-    return [parse_solution(r.task_type, text, config.prompts) for r, text in zip(requests, responses)]
+    return [parse_solution(r.task_type, text, config.prompts, require_format) for r, text in zip(requests, responses)]
 
 
 def _check_lengths(requests: Sequence[object], responses: Sequence[str]) -> None:

@@ -212,12 +212,20 @@ def _induction_proposal(answer: str, config: PromptConfig, program: Triplet) -> 
     return CandidateInduction(program=program.program, inputs=tuple(inputs[-n:]), message=message, imports=program.imports)
 
 
-def parse_solution(task_type: TaskType, response: str, config: PromptConfig) -> SolverAnswer | FormatError:
-    """A solver's answer: the predicted output (deduction), input (abduction) or program (induction)."""
+def parse_solution(
+    task_type: TaskType, response: str, config: PromptConfig, require_format: bool = True
+) -> SolverAnswer | FormatError:
+    """A solver's answer: the predicted output (deduction), input (abduction) or program (induction).
+
+    `require_format=False` reads the answer of a response that fails the think/answer format as the public
+    code reads its learnability rollouts: the text after the last `<answer>`, up to `</answer>` or the end.
+    """
     task_type = TaskType(task_type)
     split = split_response(response, config.prefill_think)
     if isinstance(split, FormatError):
-        return split
+        if require_format or not isinstance(response, str) or "<answer>" not in response:
+            return split
+        split = Response(thought="", answer=response.split("<answer>")[-1].split("</answer>")[0].strip())
     if task_type is TaskType.INDUCTION:
         code = extract_program(split.answer)
         if code is None or not _DEFINES_F.search(code):

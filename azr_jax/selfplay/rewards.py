@@ -32,8 +32,13 @@ class RewardConfig:
     # ... and a held-out check the sandbox could not carry out (`sandbox_error`) "excluded" from the score,
     # or counted as "wrong".
     induction_failed_checks: Literal["excluded", "wrong"] = "excluded"
+    # A learnability rollout off the think/answer format: its answer "graded" all the same (the public code reads
+    # the text after the last <answer>), or counted wrong ("required"). Solver rewards always require the format.
+    rollout_format: Literal["graded", "required"] = "graded"
 
     def __post_init__(self):
+        if self.rollout_format not in ("graded", "required"):
+            raise ValueError(f"rollout_format must be 'graded' or 'required', got {self.rollout_format!r}")
         if self.induction_failed_checks not in ("excluded", "wrong"):
             raise ValueError(f"induction_failed_checks must be 'excluded' or 'wrong', got {self.induction_failed_checks!r}")
         if self.n_solver_rollouts < 1:

@@ -230,10 +230,13 @@ class SelfPlayStep:
         return validate_candidates(self.executor, candidates)
 
     def _grade_rollouts(self, items: list[tuple[tuple[TaskType, Task, Any], str]]) -> list[float]:
-        """Correctness of (row, rollout text) items, row = (task type, task, request); format errors count as
-        wrong; one executor call per type. Runs in the background thread: no device work, no exchange here."""
+        """Correctness of (row, rollout text) items, row = (task type, task, request); a response off the
+        think/answer format is still graded unless `rewards.rollout_format="required"` (then it counts as wrong);
+        one executor call per type. Runs in the background thread: no device work, no exchange here."""
         rows = [row for row, _ in items]
-        answers = parse_solutions([request for _, _, request in rows], [text for _, text in items], self.config.selfplay)
+        required = self.config.selfplay.rewards.rollout_format == "required"
+        answers = parse_solutions([request for _, _, request in rows], [text for _, text in items], self.config.selfplay,
+                                  require_format=required)  # fmt: skip
         correct = np.zeros(len(rows))
         for t in TASK_TYPES:
             index = [i for i, row in enumerate(rows) if row[0] is t]

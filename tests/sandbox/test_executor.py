@@ -279,3 +279,12 @@ def test_the_jail_runs_from_a_checkout_in_a_private_folder(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=private / "checkout", capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(private / "checkout")}, timeout=120)  # fmt: skip
     assert done.stdout.split() == ["nsjail", "42"], done.stderr[-2000:]
+
+
+def test_outputs_can_be_cut_as_the_public_executor_stores_them():
+    program = "def f(n):\n    return 'ab' * n"
+    with Executor(SandboxConfig(workers=2, timeout_s=2.0, truncate_outputs=10)) as executor:
+        short, long = executor.validate([(program, "2"), (program, "50")])
+        ran = executor.run([(program, "50")])[0]
+    assert short.output == "'abab'"  # 6 characters: kept
+    assert long.output == ran.output == "'abab...abab'"  # the public truncate(): first 5, "...", last 5

@@ -70,6 +70,16 @@ def test_without_prefill_the_response_must_open_think_itself():
     assert isinstance(parse_solution(TaskType.DEDUCTION, "t</think><answer>3</answer>", cfg), FormatError)
 
 
+def test_a_rollout_off_the_format_is_read_as_the_public_code_reads_it_when_asked():
+    cfg = PromptConfig(prefill_think=False)
+    off_format = "I think it is 3. <answer>```output\n3\n```</answer> and more"
+    assert isinstance(parse_solution(TaskType.DEDUCTION, off_format, cfg), FormatError)
+    assert parse_solution(TaskType.DEDUCTION, off_format, cfg, require_format=False) == SolverAnswer("3")
+    unclosed = "no think <answer>first</answer> then <answer>[1, 2]"
+    assert parse_solution(TaskType.ABDUCTION, unclosed, cfg, require_format=False) == SolverAnswer("[1, 2]")
+    assert isinstance(parse_solution(TaskType.DEDUCTION, "just 3", cfg, require_format=False), FormatError)
+
+
 @pytest.mark.parametrize(
     "task_type, body, expected",
     [
