@@ -44,7 +44,7 @@ class PeriodicEval:
                 f"{sampler.config.prompt_buckets}; add a bucket or lower eval.limit"
             )
         try:
-            self.generator = Generator(sampler, config, end_of_sequence_ids(sampler.model.config, tokenizer))
+            self.generator = Generator(sampler, config, end_of_sequence_ids(sampler.model_config, tokenizer))
         except ValueError as e:
             raise ConfigError(str(e)) from None
         self.executor = Executor(eval_sandbox_config(config, sandbox))

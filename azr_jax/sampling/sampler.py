@@ -81,6 +81,11 @@ class _DecodeState:
     key: jax.Array
 
 
+def _spec(x) -> jax.ShapeDtypeStruct:
+    """Shape, dtype and (for arrays on devices) sharding of a weight, without holding it."""
+    return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=getattr(x, "sharding", None))
+
+
 def _to_host(arrays):
     """Device arrays as numpy; arrays spread over several processes are all-gathered, so every process gets
     the whole result."""
@@ -108,13 +113,23 @@ def end_of_sequence_ids(model_config: Qwen2Config, tokenizer: Any = None) -> lis
 
 
 class Sampler:
-    """Generates from a `Qwen2ForCausalLM`; `generate` takes token-id prompts (or strings, given a tokenizer)."""
+    """Generates from a `Qwen2ForCausalLM`; `generate` takes token-id prompts (or strings, given a tokenizer).
 
-    def __init__(self, model: Qwen2ForCausalLM, tokenizer: Any = None, config: SamplerConfig = SamplerConfig()):
-        self.model = model
+    The sampler keeps the model's graph, config and mesh, and the shape, dtype and sharding of its weights, which
+    every `generate(state=...)` is checked against. keep_weights=False keeps no arrays at all: the trainer's
+    weights are donated to each update, so it passes the current ones to every call.
+    """
+
+    def __init__(
+        self, model: Qwen2ForCausalLM, tokenizer: Any = None, config: SamplerConfig = SamplerConfig(), *, keep_weights: bool = True
+    ):
+        self.model_config = model.config
+        self.mesh = model.mesh
         self.tokenizer = tokenizer
         self.config = config
-        self.graphdef, _ = nnx.split(model)
+        self.graphdef, state = nnx.split(model)
+        self._weights_spec = jax.tree.map(_spec, state)
+        self._weights = state if keep_weights else None
         vocab = model.config.vocab_size
         self._token_bytes = token_bytes(tokenizer, vocab) if tokenizer is not None else [b""] * vocab
         self._stop_tables: dict[tuple[str, ...], StopTable] = {}
@@ -139,7 +154,8 @@ class Sampler:
         eos_ids: Sequence[int] | None = None,
         state: nnx.State | None = None,
     ) -> SampleOutput:
-        """Samples n completions per prompt. `state` overrides the model's parameters (e.g. fresh from an update)."""
+        """Samples n completions per prompt. `state`: the weights to sample with (e.g. fresh from an update), of
+        the model's structure, shapes, dtypes and shardings; default: those the sampler was built with."""
         cfg = self.config
         if not 0 < max_new_tokens <= cfg.max_new_tokens_cap:
             raise ValueError(f"max_new_tokens {max_new_tokens} must be in 1..{cfg.max_new_tokens_cap} (SamplerConfig.max_new_tokens_cap)")
@@ -152,7 +168,7 @@ class Sampler:
         eos = self._eos_array(eos_ids)
         table = self._stop_table(tuple(stop))
         params = SamplingParams.make(temperature, top_p, top_k, max_new_tokens)
-        state = nnx.state(self.model) if state is None else state
+        state = self._checked_weights(state)
         first_key, decode_key = jax.random.split(key)
         decode_state = self._prefill(state, ids, mask, params, eos, table, first_key, samples_per_prompt=n)
         decode_state.key = decode_key
@@ -164,6 +180,26 @@ class Sampler:
         return self._prefill._cache_size() + self._decode._cache_size()
 
     # ---- host side ----
+
+    def _checked_weights(self, state: nnx.State | None) -> nnx.State:
+        if state is None:
+            if self._weights is None:
+                raise ValueError("this sampler keeps no weights (keep_weights=False): pass state= to generate")
+            state = self._weights
+        paths, structure = jax.tree_util.tree_flatten_with_path(state)
+        specs, expected = jax.tree_util.tree_flatten(self._weights_spec)
+        if structure != expected:
+            raise ValueError(f"state: not the model's parameter structure ({len(paths)} leaves, expected {len(specs)})")
+        for (path, x), spec in zip(paths, specs):
+            name = jax.tree_util.keystr(path)
+            if isinstance(x, jax.Array) and x.is_deleted():
+                raise ValueError(f"state{name}: the array was deleted (donated to an update?); pass the current weights")
+            if tuple(x.shape) != spec.shape or x.dtype != spec.dtype:
+                raise ValueError(f"state{name}: {x.dtype}{list(x.shape)}, the model's is {spec.dtype}{list(spec.shape)}")
+            sharding = getattr(x, "sharding", None)
+            if spec.sharding is not None and sharding is not None and not sharding.is_equivalent_to(spec.sharding, x.ndim):
+                raise ValueError(f"state{name}: sharded as {sharding}, the model's weights as {spec.sharding}")
+        return state
 
     def _encode(self, prompt) -> list[int]:
         if isinstance(prompt, str):
@@ -200,7 +236,7 @@ class Sampler:
 
     def _eos_array(self, eos_ids) -> jax.Array:
         if eos_ids is None:
-            eos_ids = end_of_sequence_ids(self.model.config)
+            eos_ids = end_of_sequence_ids(self.model_config)
         if len(eos_ids) > self.config.max_eos_ids:
             raise ValueError(f"{len(eos_ids)} EOS ids given; SamplerConfig.max_eos_ids is {self.config.max_eos_ids}")
         return jnp.asarray(list(eos_ids) + [-1] * (self.config.max_eos_ids - len(eos_ids)), jnp.int32)
@@ -233,7 +269,7 @@ class Sampler:
     # ---- device side ----
 
     def _constrain_cache(self, cache: KVCache) -> KVCache:
-        mesh = self.model.mesh
+        mesh = self.mesh
         if mesh is None or cache.keys[0].shape[0] % batch_shards(mesh):
             return cache
         spec = partition_spec(KVCache.logical_axes, cache.keys[0].shape, mesh, what="KV cache")

@@ -96,7 +96,7 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
         start = 0
         load_seed_files(buffers, config.trainer.seed_triplets_path, config.trainer.seed_induction_path)
 
-    sampler = Sampler(learner.policy(state), tokenizer, config.sampler)
+    sampler = Sampler(learner.policy(state), tokenizer, config.sampler, keep_weights=False)  # updates donate them
     writer = MetricsWriter(workdir, primary, config.trainer.tensorboard, config.trainer.wandb_project, config_dict.to_dict())
     metrics: dict[str, float] = {}
     with Executor(config.sandbox) as executor:

@@ -94,7 +94,7 @@ class SelfPlayStep:
         self.buffers = buffers
         self.chat_template = chat_template
         self.banned_words = config.sandbox.policy.banned_words()
-        self.eos_ids = end_of_sequence_ids(sampler.model.config, tokenizer)
+        self.eos_ids = end_of_sequence_ids(sampler.model_config, tokenizer)
         overflow = config.rollout.prompt_overflow
         self.prompt_limit = None if overflow == "truncate_start" else PromptLimit(self._fits, overflow == "fewer_references")
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox")
