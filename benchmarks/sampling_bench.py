@@ -12,6 +12,7 @@ fraction of the memory-bandwidth roofline: per step the weights and the valid KV
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 
@@ -22,6 +23,7 @@ from flax import nnx
 
 from azr_jax.models import Qwen2ForCausalLM, preset
 from azr_jax.sampling import Sampler, SamplerConfig
+from random_qwen_folder import tiny
 
 
 def _timed(fn) -> float:
@@ -83,8 +85,10 @@ def main():
     parser.add_argument("--decode-segments", type=int, default=SamplerConfig.decode_segments)
     parser.add_argument("--skip-transformers", action="store_true")
     parser.add_argument("--roofline-gbps", type=float, default=None, help="measured read bandwidth of the device (benchmarks/device_bandwidth.py)")
+    parser.add_argument("--tiny", action="store_true", help="a 2-layer model with the preset's vocabulary (a CPU smoke run)")
+    parser.add_argument("--json", default=None, help="also write the rows to this file")
     args = parser.parse_args()
-    config = preset(args.preset)
+    config = tiny(preset(args.preset)) if args.tiny else preset(args.preset)
     dtype = jnp.dtype(args.dtype)
     model = nnx.jit(lambda: Qwen2ForCausalLM(config, dtype=dtype, param_dtype=dtype, rngs=nnx.Rngs(0)))()
     param_bytes = sum(v.get_value().nbytes for _, v in nnx.to_flat_state(nnx.state(model, nnx.Param)))
@@ -129,6 +133,11 @@ def main():
     print("|---" * len(columns) + "|")
     for row in rows:
         print("| " + " | ".join(f"{row[c]:.3g}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
+    if args.json:
+        meta = {"preset": args.preset, "tiny": args.tiny, "dtype": args.dtype, "prompt_len": args.prompt_len,
+                "new_tokens": args.new_tokens, "device": jax.devices()[0].device_kind, "jax": jax.__version__}  # fmt: skip
+        with open(args.json, "w") as f:
+            json.dump({**meta, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

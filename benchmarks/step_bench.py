@@ -5,7 +5,8 @@
 The first step compiles (sampler buckets, the update), so it is shown apart; the table's mean covers the
 steps after it. Phases: sample (device: proposals, rollouts, answers), sandbox (host: validation and grading
 not hidden behind sampling), host (prompts, parsing, rewards), update (device: old log-probs and the PPO
-update). host share = (sandbox + host) / step: the time the device waits for the host.
+update). host share = (sandbox + host) / step: the time the device waits for the host. Also: the device's peak
+memory against the trainer's memory plan (`python -m azr_jax.models.info`), and with --json a file of it all.
 """
 
 import json
@@ -13,12 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import jax
 from absl import app, flags
 from ml_collections import config_flags
 
 REPO = Path(__file__).resolve().parents[1]
 config_flags.DEFINE_config_file("config", str(REPO / "configs" / "tiny.py"), "run config file")
 flags.DEFINE_integer("steps", 4, "steps to run (the first one compiles)")
+flags.DEFINE_string("json", None, "also write the steps, means and memory to this file")
 
 PHASES = ("sample", "sandbox", "host", "update", "step")
 
@@ -44,6 +47,29 @@ def main(argv):
     mean = {p: sum(r[f"time/{p}_s"] for r in later) / len(later) for p in PHASES}
     share = sum(r["time/host_share"] for r in later) / len(later)
     print("| mean of steps 2+ | " + " | ".join(f"{mean[p]:.2f}" for p in PHASES) + f" | {share:.3f} | |")
+    memory = _memory(config)
+    print(", ".join(f"{k}: {v:.2f}" for k, v in memory.items()))
+    if flags.FLAGS.json:
+        with open(flags.FLAGS.json, "w") as f:
+            json.dump({"device": jax.devices()[0].device_kind, "steps": records, "mean_after_first": mean,
+                       "host_share_after_first": share, **memory}, f, indent=2)  # fmt: skip
+
+
+def _memory(config) -> dict[str, float]:
+    """The device's peak so far and the trainer's plan for this run (GiB per device)."""
+    from azr_jax.models.info import memory_plan
+    from azr_jax.models.qwen2 import attention_implementation
+    from azr_jax.models.qwen2_config import Qwen2Config
+    from azr_jax.rl import mesh_from_config
+    from azr_jax.trainer.run_config import load_run_config
+
+    run = load_run_config(config)
+    model = Qwen2Config.from_json_file(Path(run.model.path) / "config.json")
+    attention = attention_implementation(jax.numpy.dtype(run.rl.compute_dtype))
+    plan = memory_plan(model, run, dict(mesh_from_config(run.parallel).shape), attention)
+    stats = jax.devices()[0].memory_stats() or {}
+    return {"peak_GiB": stats.get("peak_bytes_in_use", float("nan")) / 2**30, "planned_sampling_peak_GiB": plan.sampling_peak / 2**30,
+            "planned_update_peak_GiB": plan.update_peak / 2**30}  # fmt: skip
 
 
 if __name__ == "__main__":

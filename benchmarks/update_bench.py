@@ -17,7 +17,7 @@ median step time, tokens/s and model FLOPs utilisation (6 x parameters x tokens 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
 import statistics
 import time
 
@@ -27,8 +27,13 @@ import numpy as np
 from flax import nnx
 
 from azr_jax.models import Qwen2Config, Qwen2ForCausalLM, make_mesh, preset
+from azr_jax.models.info import memory_plan
+from azr_jax.models.qwen2 import attention_implementation
 from azr_jax.rl import Learner, RLBatch, RLConfig, model_options, token_logprobs
 from azr_jax.rl.logprobs import chunk_statistics
+from azr_jax.sampling import SamplerConfig
+from azr_jax.trainer.run_config import RolloutConfig, RunConfig
+from random_qwen_folder import tiny
 
 
 def median_seconds(run, repeats: int) -> float:
@@ -141,8 +146,16 @@ def bench_step(config: Qwen2Config, rl: RLConfig, batch: int, prompt: int, respo
     tokens = batch * length
     flops = model_flops_per_token(config, length) * tokens * rl.num_epochs
     stats = jax.devices()[0].memory_stats() or {}
+    # The trainer's memory plan for this update (its update phase: no sampling happened here).
+    run = RunConfig(
+        rollout=RolloutConfig(batch_size=max(batch // 6, 1), max_prompt_tokens=prompt, max_response_tokens=response),
+        sampler=SamplerConfig(prompt_buckets=(prompt,), max_new_tokens_cap=response), rl=rl,
+    )  # fmt: skip
+    attention = attention_implementation(jnp.dtype(rl.compute_dtype))
+    plan = memory_plan(config, run, dict(mesh.shape), attention, num_sequences=batch)
     return {
         "batch": f"{batch}x({prompt}+{response})",
+        "attention": attention,
         "micro": rl.micro_batch_size or batch,
         "init_s": init_s,
         "logprobs_first_s": logprobs_first_s,
@@ -152,6 +165,7 @@ def bench_step(config: Qwen2Config, rl: RLConfig, batch: int, prompt: int, respo
         "update_tokens_per_s": tokens / update_s,
         "update_MFU": flops / update_s / (peak_tflops * 1e12),
         "peak_GiB": stats.get("peak_bytes_in_use", float("nan")) / 2**30,
+        "planned_update_peak_GiB": plan.update_peak / 2**30,
         "loss": float(metrics["loss"]),
     }
 
@@ -170,10 +184,9 @@ def main():
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100 SXM: 989)")
     parser.add_argument("--skip-head", action="store_true")
     parser.add_argument("--skip-step", action="store_true")
+    parser.add_argument("--json", default=None, help="also write the step rows to this file")
     args = parser.parse_args()
-    config = preset(args.preset)
-    if args.tiny:
-        config = dataclasses.replace(config, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, head_dim=16)
+    config = tiny(preset(args.preset)) if args.tiny else preset(args.preset)
     print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()} ({jax.default_backend()}), jax {jax.__version__}")
     print(f"model: {'tiny ' if args.tiny else ''}{args.preset}", flush=True)
     length = args.prompt + args.response
@@ -190,7 +203,13 @@ def main():
         print(f"  step {step_rows[-1]}", flush=True)
     if not step_rows:
         return
-    columns = ["batch", "micro", "logprobs_first_s", "logprobs_s", "update_first_s", "update_s", "update_tokens_per_s", "update_MFU", "peak_GiB"]
+    if args.json:
+        meta = {"preset": args.preset, "tiny": args.tiny, "device": jax.devices()[0].device_kind, "devices": jax.device_count(),
+                "jax": jax.__version__, "peak_tflops": args.peak_tflops}  # fmt: skip
+        with open(args.json, "w") as f:
+            json.dump({**meta, "rows": step_rows}, f, indent=2)
+    columns = ["batch", "micro", "attention", "logprobs_first_s", "logprobs_s", "update_first_s", "update_s",
+               "update_tokens_per_s", "update_MFU", "peak_GiB", "planned_update_peak_GiB"]  # fmt: skip
     print("\nRL step (bf16 compute, f32 master weights, remat, AdamW)")
     print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
     for row in step_rows:

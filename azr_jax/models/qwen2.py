@@ -280,7 +280,9 @@ class Qwen2ForCausalLM(nnx.Module):
         if self.mesh is not None:  # gather the table for the lookup, as FSDP gathers each layer's weights
             table = jax.lax.with_sharding_constraint(table, replicated(self.mesh))
         x = self._constrain_batch(table[input_ids])
-        run = _run_layer_remat if self.remat else _run_layer
+        # Remat saves memory for a backward pass; sampling (with a cache) has none, and NNX's remat refuses the
+        # Variables of a model merged outside the decode loop.
+        run = _run_layer_remat if self.remat and cache is None else _run_layer
         keys, values = [], []
         for i, layer in enumerate(self.layers):
             layer_cache = None if cache is None else (cache.keys[i], cache.values[i])
