@@ -20,10 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from random_qwen_folder import tiny
 
 from azr_jax.models import Qwen2ForCausalLM, preset
 from azr_jax.sampling import Sampler, SamplerConfig
-from random_qwen_folder import tiny
 
 
 def _timed(fn) -> float:

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from random_qwen_folder import tiny
 
 from azr_jax.models import Qwen2Config, Qwen2ForCausalLM, make_mesh, preset
 from azr_jax.models.info import memory_plan
@@ -33,7 +34,6 @@ from azr_jax.rl import Learner, RLBatch, RLConfig, model_options, token_logprobs
 from azr_jax.rl.logprobs import chunk_statistics
 from azr_jax.sampling import SamplerConfig
 from azr_jax.trainer.run_config import RolloutConfig, RunConfig
-from random_qwen_folder import tiny
 
 
 def median_seconds(run, repeats: int) -> float:

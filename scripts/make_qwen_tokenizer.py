@@ -134,8 +134,11 @@ def load_ranks(path: Path) -> dict[bytes, int]:
     for number, line in enumerate(Path(path).read_bytes().splitlines(), 1):
         if not line.strip():
             continue
-        token, rank = line.split()
-        ranks[base64.b64decode(token)] = int(rank)
+        try:
+            token, rank = line.split()
+            ranks[base64.b64decode(token, validate=True)] = int(rank)
+        except ValueError:  # binascii.Error is a ValueError too
+            raise ValueError(f"{path}:{number}: expected `base64(token) rank`, got {line[:60]!r}") from None
     if sorted(ranks.values()) != list(range(NUM_RANKS)):
         raise ValueError(f"{path}: expected ranks 0..{NUM_RANKS - 1} once each (Qwen2's 151,643 BPE ranks), got {len(ranks)} tokens")
     if any(bytes([b]) not in ranks for b in range(256)):

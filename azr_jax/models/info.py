@@ -23,8 +23,9 @@ import dataclasses
 import functools
 import importlib.util
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import jax.numpy as jnp
 from flax import nnx
