@@ -131,7 +131,15 @@ def test_mini_batches_and_epochs_equal_sequential_updates(mesh):
     for rows in (slice(0, None, 2), slice(1, None, 2)) * 2:
         state_one, _ = one.update(state_one, jax.tree.map(lambda x: x[rows], batch))
     assert int(state_hierarchy.step) == 4 and int(state_one.step) == 4
-    assert _max_abs_diff(state_hierarchy.params, state_one.params) <= 1e-6
+    # The key bias shifts every score of a query by the same amount, which softmax ignores: its exact gradient is
+    # 0, so what it gets is rounding noise, which Adam scales to learning-rate-sized steps (measured: 1.4e-5 apart
+    # here once attention went through jax.nn.dot_product_attention, whose sums XLA orders by batch layout).
+    # Every parameter with a real gradient must agree at 1e-6.
+    differences = {
+        jax.tree_util.keystr(path): float(jnp.max(jnp.abs(x - y)))
+        for (path, x), y in zip(jax.tree_util.tree_leaves_with_path(state_hierarchy.params), jax.tree.leaves(state_one.params))
+    }  # fmt: skip
+    assert {k: d for k, d in differences.items() if "k_bias" not in k and d > 1e-6} == {}
     assert _max_abs_diff(state_hierarchy.params, start) > 1e-4  # it moved
     assert float(metrics["ratio_max"]) > 1.0  # later updates see a moved policy
     assert set(metrics) >= {"loss", "pg_loss", "entropy", "clip_fraction", "approx_kl", "grad_norm", "learning_rate"}
