@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import ml_collections
 
@@ -97,7 +98,9 @@ def _coerce(value: Any, hint: Any, path: str) -> Any:
             return tuple(_coerce(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
         if args and len(args) != len(value):
             raise ConfigError(f"{path}: expected {len(args)} items, got {len(value)}")
-        return tuple(_coerce(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args))) if args else tuple(value)
+        return (
+            tuple(_coerce(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args))) if args else tuple(value)
+        )
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)

@@ -64,16 +64,23 @@ def main():
     config = preset(args.preset)
     layer_shapes, head_shape = weight_shapes(config)
     rng = np.random.default_rng(0)
-    layers = [[rng.standard_normal(s, dtype=np.float32) * 0.02 for s in layer_shapes] for _ in range(config.num_hidden_layers)]
+    layers = [
+        [rng.standard_normal(s, dtype=np.float32) * 0.02 for s in layer_shapes] for _ in range(config.num_hidden_layers)
+    ]
     head = rng.standard_normal(head_shape, dtype=np.float32) * 0.02
     weight_bytes = 4 * (sum(a.size for layer in layers for a in layer) + head.size)
     jax_weights = ([[jnp.asarray(a) for a in layer] for layer in layers], jnp.asarray(head))
     # PyTorch's layout, [out, in], as F.linear and transformers' nn.Linear read it.
-    torch_weights = ([[torch.from_numpy(a.T.copy()) for a in layer] for layer in layers], torch.from_numpy(head.T.copy()))
+    torch_weights = (
+        [[torch.from_numpy(a.T.copy()) for a in layer] for layer in layers],
+        torch.from_numpy(head.T.copy()),
+    )
 
     jitted = jax.jit(lambda x, w: decode_matmuls(x, w, jnp.matmul, jax.nn.silu))
-    print(f"{args.preset}: {config.num_hidden_layers} layers, {weight_bytes / 1e9:.2f} GB of float32 weights per step, "
-          f"{jax.devices()[0].platform}, torch {torch.__version__} with {torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"{args.preset}: {config.num_hidden_layers} layers, {weight_bytes / 1e9:.2f} GB of float32 weights per step, "
+        f"{jax.devices()[0].platform}, torch {torch.__version__} with {torch.get_num_threads()} threads"
+    )
     print("| batch | XLA ms | XLA GB/s | torch ms | torch GB/s | XLA / torch time |")
     print("|---|---|---|---|---|---|")
     for batch in args.batch:
@@ -82,8 +89,10 @@ def main():
         with torch.no_grad():
             torch_ms = best_ms(lambda: decode_matmuls(xt, torch_weights, F.linear, F.silu), args.repeats)
         jax_ms = best_ms(lambda: jax.block_until_ready(jitted(xj, jax_weights)), args.repeats)
-        print(f"| {batch} | {jax_ms:.0f} | {weight_bytes / jax_ms / 1e6:.1f} | {torch_ms:.0f} | "
-              f"{weight_bytes / torch_ms / 1e6:.1f} | {jax_ms / torch_ms:.2f} |")  # fmt: skip
+        print(
+            f"| {batch} | {jax_ms:.0f} | {weight_bytes / jax_ms / 1e6:.1f} | {torch_ms:.0f} | "
+            f"{weight_bytes / torch_ms / 1e6:.1f} | {jax_ms / torch_ms:.2f} |"
+        )
 
 
 if __name__ == "__main__":

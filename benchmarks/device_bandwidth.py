@@ -23,7 +23,9 @@ def main():
     read = jax.jit(jnp.sum)  # one read of every byte
     copy_gbps = 2 * x.nbytes / _median_seconds(copy, x) / 1e9
     read_gbps = x.nbytes / _median_seconds(read, x) / 1e9
-    print(f"device: {jax.devices()[0].device_kind}; copy bandwidth: {copy_gbps:.0f} GB/s; read bandwidth: {read_gbps:.0f} GB/s")
+    print(
+        f"device: {jax.devices()[0].device_kind}; copy bandwidth: {copy_gbps:.0f} GB/s; read bandwidth: {read_gbps:.0f} GB/s"
+    )
 
 
 def _median_seconds(fn, x, repeats: int = 20) -> float:
@@ -34,6 +36,7 @@ def _median_seconds(fn, x, repeats: int = 20) -> float:
         fn(x).block_until_ready()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
 
 if __name__ == "__main__":
     main()

@@ -42,7 +42,11 @@ def step_seconds(config, kl_coeff: float, repeats: int) -> tuple[float, float, i
     reference = learner.reference(model) if kl_coeff else None
     state = learner.init_state(model)
     rng = np.random.default_rng(0)
-    rows, prompt, response = 6 * config.rollout.batch_size, max(config.sampler.prompt_buckets), config.rollout.max_response_tokens
+    rows, prompt, response = (
+        6 * config.rollout.batch_size,
+        max(config.sampler.prompt_buckets),
+        config.rollout.max_response_tokens,
+    )
     ids = rng.integers(0, model.config.vocab_size, (rows, prompt + response)).astype(np.int32)
     attention, loss_mask = np.ones_like(ids), np.zeros_like(ids)
     loss_mask[:, prompt:] = 1
@@ -51,7 +55,11 @@ def step_seconds(config, kl_coeff: float, repeats: int) -> tuple[float, float, i
     def step(state):
         old, _ = learner.old_logprobs(state, ids, attention, loss_mask)
         ref = None if reference is None else learner.logprobs(reference, ids, attention)
-        batch = dataclasses.replace(RLBatch.from_numpy(ids, attention, loss_mask, advantages, np.zeros(ids.shape)), old_logprobs=old, ref_logprobs=ref)
+        batch = dataclasses.replace(
+            RLBatch.from_numpy(ids, attention, loss_mask, advantages, np.zeros(ids.shape)),
+            old_logprobs=old,
+            ref_logprobs=ref,
+        )
         state, metrics = learner.update(state, batch)
         jax.block_until_ready(metrics)
         return state

@@ -81,7 +81,6 @@ def bench_torch(config, ids: np.ndarray, repeats: int) -> dict | None:
             row[f"{name}_s"] = _median_seconds(lambda: (run(), sync()), repeats)
     if device == "cuda":
         row["peak_device_GiB"] = torch.cuda.max_memory_allocated() / 2**30
-    del model
     return row
 
 

@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def tiny(config: Qwen2Config) -> Qwen2Config:
     """The preset's vocabulary and attention layout on a 2-layer, 64-wide model (a CPU smoke run)."""
-    return dataclasses.replace(config, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, head_dim=16)
+    return dataclasses.replace(
+        config, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, head_dim=16
+    )
 
 
 def write_folder(config: Qwen2Config, out: Path, ranks: str | None = None) -> Path:

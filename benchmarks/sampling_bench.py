@@ -33,10 +33,16 @@ def _timed(fn) -> float:
 
 
 def bench_ours(model, prompts, new_tokens: int, cache_dtype: str, decode_segments: int) -> dict:
-    sampler = Sampler(model, config=SamplerConfig(
-        prompt_buckets=(len(prompts[0]),), batch_buckets=(len(prompts),), max_new_tokens_cap=new_tokens, cache_dtype=cache_dtype,
-        decode_segments=decode_segments,
-    ))  # fmt: skip
+    sampler = Sampler(
+        model,
+        config=SamplerConfig(
+            prompt_buckets=(len(prompts[0]),),
+            batch_buckets=(len(prompts),),
+            max_new_tokens_cap=new_tokens,
+            cache_dtype=cache_dtype,
+            decode_segments=decode_segments,
+        ),
+    )
 
     def run(n):
         out = sampler.generate(prompts, key=jax.random.key(0), max_new_tokens=n, temperature=0.0, eos_ids=[])
@@ -61,8 +67,15 @@ def bench_transformers(folder, prompts, new_tokens: int, dtype: str) -> dict:
 
     def run(n):
         with torch.no_grad():
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=n,
-                                 min_new_tokens=n, eos_token_id=None, pad_token_id=0)  # fmt: skip
+            out = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=False,
+                max_new_tokens=n,
+                min_new_tokens=n,
+                eos_token_id=None,
+                pad_token_id=0,
+            )
         if device == "cuda":
             torch.cuda.synchronize()
         return out[:, ids.shape[1] :].cpu().numpy()
@@ -84,8 +97,15 @@ def main():
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--decode-segments", type=int, default=SamplerConfig.decode_segments)
     parser.add_argument("--skip-transformers", action="store_true")
-    parser.add_argument("--roofline-gbps", type=float, default=None, help="measured read bandwidth of the device (benchmarks/device_bandwidth.py)")
-    parser.add_argument("--tiny", action="store_true", help="a 2-layer model with the preset's vocabulary (a CPU smoke run)")
+    parser.add_argument(
+        "--roofline-gbps",
+        type=float,
+        default=None,
+        help="measured read bandwidth of the device (benchmarks/device_bandwidth.py)",
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="a 2-layer model with the preset's vocabulary (a CPU smoke run)"
+    )
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     args = parser.parse_args()
     config = tiny(preset(args.preset)) if args.tiny else preset(args.preset)
@@ -93,8 +113,10 @@ def main():
     model = nnx.jit(lambda: Qwen2ForCausalLM(config, dtype=dtype, param_dtype=dtype, rngs=nnx.Rngs(0)))()
     param_bytes = sum(v.get_value().nbytes for _, v in nnx.to_flat_state(nnx.state(model, nnx.Param)))
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}")
-    print(f"{args.preset}, {args.dtype}, prompt {args.prompt_len}, {args.new_tokens} new tokens, greedy, EOS ignored, "
-          f"{args.decode_segments} decode segments")
+    print(
+        f"{args.preset}, {args.dtype}, prompt {args.prompt_len}, {args.new_tokens} new tokens, greedy, EOS ignored, "
+        f"{args.decode_segments} decode segments"
+    )
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_transformers:
             model.save_pretrained(folder)
@@ -134,8 +156,15 @@ def main():
     for row in rows:
         print("| " + " | ".join(f"{row[c]:.3g}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
     if args.json:
-        meta = {"preset": args.preset, "tiny": args.tiny, "dtype": args.dtype, "prompt_len": args.prompt_len,
-                "new_tokens": args.new_tokens, "device": jax.devices()[0].device_kind, "jax": jax.__version__}  # fmt: skip
+        meta = {
+            "preset": args.preset,
+            "tiny": args.tiny,
+            "dtype": args.dtype,
+            "prompt_len": args.prompt_len,
+            "new_tokens": args.new_tokens,
+            "device": jax.devices()[0].device_kind,
+            "jax": jax.__version__,
+        }
         with open(args.json, "w") as f:
             json.dump({**meta, "rows": rows}, f, indent=2)
 

@@ -41,8 +41,11 @@ def main(argv):
     print("| step | " + " | ".join(f"{p} s" for p in PHASES) + " | host share | generated tok/s |")
     print("|---" * (len(PHASES) + 3) + "|")
     for r in records:
-        print(f"| {r['step']} | " + " | ".join(f"{r[f'time/{p}_s']:.2f}" for p in PHASES)
-              + f" | {r['time/host_share']:.3f} | {r['time/generated_tokens_per_s']:.0f} |")  # fmt: skip
+        print(
+            f"| {r['step']} | "
+            + " | ".join(f"{r[f'time/{p}_s']:.2f}" for p in PHASES)
+            + f" | {r['time/host_share']:.3f} | {r['time/generated_tokens_per_s']:.0f} |"
+        )
     later = records[1:] or records
     mean = {p: sum(r[f"time/{p}_s"] for r in later) / len(later) for p in PHASES}
     share = sum(r["time/host_share"] for r in later) / len(later)
@@ -51,8 +54,17 @@ def main(argv):
     print(", ".join(f"{k}: {v:.2f}" for k, v in memory.items()))
     if flags.FLAGS.json:
         with open(flags.FLAGS.json, "w") as f:
-            json.dump({"device": jax.devices()[0].device_kind, "steps": records, "mean_after_first": mean,
-                       "host_share_after_first": share, **memory}, f, indent=2)  # fmt: skip
+            json.dump(
+                {
+                    "device": jax.devices()[0].device_kind,
+                    "steps": records,
+                    "mean_after_first": mean,
+                    "host_share_after_first": share,
+                    **memory,
+                },
+                f,
+                indent=2,
+            )
 
 
 def _memory(config) -> dict[str, float]:
@@ -68,8 +80,11 @@ def _memory(config) -> dict[str, float]:
     attention = attention_implementation(jax.numpy.dtype(run.rl.compute_dtype))
     plan = memory_plan(model, run, dict(mesh_from_config(run.parallel).shape), attention)
     stats = jax.devices()[0].memory_stats() or {}
-    return {"peak_GiB": stats.get("peak_bytes_in_use", float("nan")) / 2**30, "planned_sampling_peak_GiB": plan.sampling_peak / 2**30,
-            "planned_update_peak_GiB": plan.update_peak / 2**30}  # fmt: skip
+    return {
+        "peak_GiB": stats.get("peak_bytes_in_use", float("nan")) / 2**30,
+        "planned_sampling_peak_GiB": plan.sampling_peak / 2**30,
+        "planned_update_peak_GiB": plan.update_peak / 2**30,
+    }
 
 
 if __name__ == "__main__":

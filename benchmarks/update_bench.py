@@ -80,11 +80,13 @@ def bench_head(config: Qwen2Config, batch: int, length: int, chunk_sizes: list[i
     for name, fn in [("full logits", naive)] + [(f"chunks of {c}", chunked(c)) for c in chunk_sizes]:
         compiled = jax.jit(jax.grad(fn, argnums=(0, 1))).lower(hidden, head).compile()
         memory = compiled.memory_analysis()
-        rows.append({
-            "variant": name,
-            "temp_GiB": memory.temp_size_in_bytes / 2**30 if memory is not None else float("nan"),
-            "grad_s": median_seconds(lambda: compiled(hidden, head), repeats),
-        })  # fmt: skip
+        rows.append(
+            {
+                "variant": name,
+                "temp_GiB": memory.temp_size_in_bytes / 2**30 if memory is not None else float("nan"),
+                "grad_s": median_seconds(lambda: compiled(hidden, head), repeats),
+            }
+        )
         print(f"  head {rows[-1]}", flush=True)
     return rows
 
@@ -110,7 +112,9 @@ def model_flops_per_token(config: Qwen2Config, context: int) -> float:
     return 3 * (2 * matmul_params + attention)
 
 
-def bench_step(config: Qwen2Config, rl: RLConfig, batch: int, prompt: int, response: int, repeats: int, peak_tflops: float) -> dict:
+def bench_step(
+    config: Qwen2Config, rl: RLConfig, batch: int, prompt: int, response: int, repeats: int, peak_tflops: float
+) -> dict:
     mesh = make_mesh()
     start = time.perf_counter()
     model = random_model(config, rl, mesh)
@@ -149,8 +153,9 @@ def bench_step(config: Qwen2Config, rl: RLConfig, batch: int, prompt: int, respo
     # The trainer's memory plan for this update (its update phase: no sampling happened here).
     run = RunConfig(
         rollout=RolloutConfig(batch_size=max(batch // 6, 1), max_prompt_tokens=prompt, max_response_tokens=response),
-        sampler=SamplerConfig(prompt_buckets=(prompt,), max_new_tokens_cap=response), rl=rl,
-    )  # fmt: skip
+        sampler=SamplerConfig(prompt_buckets=(prompt,), max_new_tokens_cap=response),
+        rl=rl,
+    )
     attention = attention_implementation(jnp.dtype(rl.compute_dtype))
     plan = memory_plan(config, run, dict(mesh.shape), attention, num_sequences=batch)
     return {
@@ -187,12 +192,16 @@ def main():
     parser.add_argument("--json", default=None, help="also write the step rows to this file")
     args = parser.parse_args()
     config = tiny(preset(args.preset)) if args.tiny else preset(args.preset)
-    print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()} ({jax.default_backend()}), jax {jax.__version__}")
+    print(
+        f"device: {jax.devices()[0].device_kind} x {jax.device_count()} ({jax.default_backend()}), jax {jax.__version__}"
+    )
     print(f"model: {'tiny ' if args.tiny else ''}{args.preset}", flush=True)
     length = args.prompt + args.response
     if not args.skip_head:
         rows = bench_head(config, args.head_batch, length, args.chunk, args.repeats)
-        print(f"\nLM head, gradient of log-probs + entropy, {args.head_batch} x {length} tokens, vocab {config.vocab_size}")
+        print(
+            f"\nLM head, gradient of log-probs + entropy, {args.head_batch} x {length} tokens, vocab {config.vocab_size}"
+        )
         print("| variant | XLA temp GiB | time s |\n|---|---|---|")
         for row in rows:
             print(f"| {row['variant']} | {row['temp_GiB']:.2f} | {row['grad_s']:.4f} |")
@@ -204,12 +213,29 @@ def main():
     if not step_rows:
         return
     if args.json:
-        meta = {"preset": args.preset, "tiny": args.tiny, "device": jax.devices()[0].device_kind, "devices": jax.device_count(),
-                "jax": jax.__version__, "peak_tflops": args.peak_tflops}  # fmt: skip
+        meta = {
+            "preset": args.preset,
+            "tiny": args.tiny,
+            "device": jax.devices()[0].device_kind,
+            "devices": jax.device_count(),
+            "jax": jax.__version__,
+            "peak_tflops": args.peak_tflops,
+        }
         with open(args.json, "w") as f:
             json.dump({**meta, "rows": step_rows}, f, indent=2)
-    columns = ["batch", "micro", "attention", "logprobs_first_s", "logprobs_s", "update_first_s", "update_s",
-               "update_tokens_per_s", "update_MFU", "peak_GiB", "planned_update_peak_GiB"]  # fmt: skip
+    columns = [
+        "batch",
+        "micro",
+        "attention",
+        "logprobs_first_s",
+        "logprobs_s",
+        "update_first_s",
+        "update_s",
+        "update_tokens_per_s",
+        "update_MFU",
+        "peak_GiB",
+        "planned_update_peak_GiB",
+    ]
     print("\nRL step (bf16 compute, f32 master weights, remat, AdamW)")
     print("| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
     for row in step_rows:

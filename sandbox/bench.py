@@ -82,9 +82,11 @@ def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parall
                 t0 = time.perf_counter()
                 executor.validate([TRIVIAL])
                 trivial.append(time.perf_counter() - t0)
-            notes.append(f"{mode}: trivial program, end-to-end validate() of one item: p50 "
-                         f"{percentile(trivial, 0.5) * 1e3:.2f} ms, p99 {percentile(trivial, 0.99) * 1e3:.2f} ms; "
-                         f"worker restarts {executor.worker_restarts}")  # fmt: skip
+            notes.append(
+                f"{mode}: trivial program, end-to-end validate() of one item: p50 "
+                f"{percentile(trivial, 0.5) * 1e3:.2f} ms, p99 {percentile(trivial, 0.99) * 1e3:.2f} ms; "
+                f"worker restarts {executor.worker_restarts}"
+            )
             if mode == "screened":
                 checks.append(_time_checks(executor, items, results))
             backend, n_workers = executor.backend, executor.config.worker_count
@@ -95,10 +97,19 @@ def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parall
             start = time.perf_counter()
             outcomes = list(pool.map(lambda item: naive_validate(item, SandboxConfig.timeout_s), items))
             elapsed = time.perf_counter() - start
-        notes.append(f"naive: {NAIVE_PYTHON} -c, one fresh process per execution, two executions per program, "
-                     f"{baseline_parallel} in parallel, no jail, no policy")
-        rows.append((f"naive python -c x{baseline_parallel}", len(items), elapsed,
-                     sum(s == "ok" for s, _ in outcomes), [seconds for _, seconds in outcomes]))  # fmt: skip
+        notes.append(
+            f"naive: {NAIVE_PYTHON} -c, one fresh process per execution, two executions per program, "
+            f"{baseline_parallel} in parallel, no jail, no policy"
+        )
+        rows.append(
+            (
+                f"naive python -c x{baseline_parallel}",
+                len(items),
+                elapsed,
+                sum(s == "ok" for s, _ in outcomes),
+                [seconds for _, seconds in outcomes],
+            )
+        )
     rows += checks
     base_rate = rows[-1 - len(checks)][1] / rows[-1 - len(checks)][2]
     lines = [
@@ -108,8 +119,10 @@ def run_benchmark(n_programs: int, seed_dir: Path, workers: int, baseline_parall
     ]
     for name, count, seconds, ok_count, lat in rows:
         rate = count / seconds
-        lines.append(f"{name:<26}{rate:>12.1f}{rate / base_rate:>8.2f}{ok_count:>7}"
-                     f"{percentile(lat, 0.5) * 1e3:>9.2f}{percentile(lat, 0.99) * 1e3:>9.2f}")  # fmt: skip
+        lines.append(
+            f"{name:<26}{rate:>12.1f}{rate / base_rate:>8.2f}{ok_count:>7}"
+            f"{percentile(lat, 0.5) * 1e3:>9.2f}{percentile(lat, 0.99) * 1e3:>9.2f}"
+        )
     return "\n".join(lines + notes)
 
 

@@ -46,13 +46,23 @@ def run_file(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    config = _config(args, check_policy=not args.no_policy, allow_helpers=args.allow_helpers,
-                     site_packages=args.site_packages)  # fmt: skip
+    config = _config(
+        args, check_policy=not args.no_policy, allow_helpers=args.allow_helpers, site_packages=args.site_packages
+    )
     with Executor(config) as executor:
         results = executor.validate([(program, text) for _, program, text in records])
     for (record_id, _, _), result in zip(records, results):
-        print(json.dumps({"id": record_id, "status": result.status.value, "output": result.output,
-                          "error": result.error, "seconds": round(result.seconds, 6)}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "id": record_id,
+                    "status": result.status.value,
+                    "output": result.output,
+                    "error": result.error,
+                    "seconds": round(result.seconds, 6),
+                }
+            )
+        )
     return 0
 
 
@@ -74,8 +84,10 @@ def _grade_line(number: int, record: dict) -> dict:
             kind = "a list of strings" if field in ("inputs", "outputs") else "a string"
             raise ValueError(f"a {task} line needs {field!r} as {kind}")
     if task == "induction" and not 0 < len(record["inputs"]) == len(record["outputs"]):
-        raise ValueError(f"an induction line needs as many outputs as inputs, at least one: got "
-                         f"{len(record['inputs'])} inputs and {len(record['outputs'])} outputs")  # fmt: skip
+        raise ValueError(
+            f"an induction line needs as many outputs as inputs, at least one: got "
+            f"{len(record['inputs'])} inputs and {len(record['outputs'])} outputs"
+        )
     return {"id": record.get("id", number), **record}
 
 
@@ -88,8 +100,13 @@ def grade_file(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    config = _config(args, allow_helpers=args.allow_helpers, site_packages=args.site_packages,
-                     answer_values=args.answer_values, float_rel_tol=args.float_rel_tol)  # fmt: skip
+    config = _config(
+        args,
+        allow_helpers=args.allow_helpers,
+        site_packages=args.site_packages,
+        answer_values=args.answer_values,
+        float_rel_tol=args.float_rel_tol,
+    )
     verdicts: list[dict | None] = [None] * len(records)
     with Executor(config) as executor:
         for task in _GRADE_FIELDS:
@@ -127,16 +144,26 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="validate the programs of a JSONL file ({id, program, input} per line)")
     run.add_argument("file")
     run.add_argument("--no-policy", action="store_true", help="skip the import/call policy (isolation tests)")
-    grade = commands.add_parser("grade", help="grade solver answers: {id, task, program, input, output, answer} "
-                                "per line (induction: inputs, outputs, answer)")  # fmt: skip
+    grade = commands.add_parser(
+        "grade",
+        help="grade solver answers: {id, task, program, input, output, answer} "
+        "per line (induction: inputs, outputs, answer)",
+    )
     grade.add_argument("file")
-    grade.add_argument("--answer-values", choices=("data", "expressions"), default=SandboxConfig.answer_values,
-                       help="read predicted outputs and abduction inputs as plain data (default) or evaluate them")
+    grade.add_argument(
+        "--answer-values",
+        choices=("data", "expressions"),
+        default=SandboxConfig.answer_values,
+        help="read predicted outputs and abduction inputs as plain data (default) or evaluate them",
+    )
     grade.add_argument("--float-rel-tol", type=float, default=SandboxConfig.float_rel_tol)
     for command in (run, grade):
         command.add_argument("--allow-helpers", action="store_true", help="allow top-level definitions besides f")
-        command.add_argument("--site-packages", action="store_true",
-                             help="let programs import this interpreter's installed packages (numpy, sympy)")
+        command.add_argument(
+            "--site-packages",
+            action="store_true",
+            help="let programs import this interpreter's installed packages (numpy, sympy)",
+        )
     commands.add_parser("check", help="verify every protection of the backend on this machine")
     commands.add_parser("bench", help="run the benchmark (see benchmarks/sandbox_bench.py)", add_help=False)
     args, rest = parser.parse_known_args(argv)
@@ -154,6 +181,3 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     return {"run": run_file, "grade": grade_file, "check": check}[args.command](args)
-
-
-

@@ -15,11 +15,34 @@ import re
 
 # Modules whose results do not depend on the process (no hashing-order, clock, address or entropy in
 # their outputs). Any other import gets the second run.
-DETERMINISTIC_MODULES = frozenset({
-    "math", "cmath", "collections", "itertools", "functools", "heapq", "bisect", "re", "string", "typing",
-    "operator", "copy", "dataclasses", "enum", "fractions", "decimal", "numbers", "array", "textwrap",
-    "json", "abc", "unicodedata", "difflib", "keyword",
-})  # fmt: skip
+DETERMINISTIC_MODULES = frozenset(
+    {
+        "math",
+        "cmath",
+        "collections",
+        "itertools",
+        "functools",
+        "heapq",
+        "bisect",
+        "re",
+        "string",
+        "typing",
+        "operator",
+        "copy",
+        "dataclasses",
+        "enum",
+        "fractions",
+        "decimal",
+        "numbers",
+        "array",
+        "textwrap",
+        "json",
+        "abc",
+        "unicodedata",
+        "difflib",
+        "keyword",
+    }
+)
 # Names that build hash-ordered containers or expose hashes and addresses.
 _SENSITIVE_NAMES = frozenset({"set", "frozenset", "hash", "id", "object", "dir", "vars", "globals", "locals"})
 _SENSITIVE_ATTRIBUTES = frozenset({"__hash__", "keys", "items"})  # dict views support set operators

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from sandbox import values
 from sandbox.config import SandboxConfig
@@ -102,7 +102,9 @@ class Executor:
         n = len(jobs)
         if self.config.determinism == "always":
             records = self._pool.run(jobs + jobs, [0] * n + [1] * n)
-            return [self._stored(_deterministic(_exec_result(a), _exec_result(b))) for a, b in zip(records[:n], records[n:])]
+            return [
+                self._stored(_deterministic(_exec_result(a), _exec_result(b))) for a, b in zip(records[:n], records[n:])
+            ]
         second_of: dict[int, int] = {}
 
         def second_run(index: int, record: dict):
@@ -163,7 +165,9 @@ class Executor:
             return CheckResult(Status.OK, False, output=predicted, error="the gold output is not plain data")
         if value is values.NOT_DATA:
             return CheckResult(Status.BAD_INPUT, False, error="the predicted output is not plain data")
-        return CheckResult(Status.OK, values.values_equal(value, gold_value, self.config.float_rel_tol), output=predicted)
+        return CheckResult(
+            Status.OK, values.values_equal(value, gold_value, self.config.float_rel_tol), output=predicted
+        )
 
     def check_abduction(self, answers: Sequence[tuple[str, str, str]]) -> list[CheckResult]:
         """(program, model_input, gold_output): does f(model_input) equal the gold output? Any input counts.
@@ -172,7 +176,9 @@ class Executor:
         the child reports f's value as plain data and the worker compares it with the gold value.
         """
         as_data = self.config.answer_values == "data"
-        jobs = [{"kind": "match", "program": p, "input": i, "expected": o, "input_is_data": as_data} for p, i, o in answers]
+        jobs = [
+            {"kind": "match", "program": p, "input": i, "expected": o, "input_is_data": as_data} for p, i, o in answers
+        ]
         return [_check_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
 
     def check_induction(
@@ -189,8 +195,10 @@ class Executor:
             if len(inputs) != len(outputs):
                 raise ValueError(f"check_induction: {len(inputs)} inputs but {len(outputs)} outputs")
             spans.append((len(jobs), len(jobs) + len(inputs)))
-            jobs += [{"kind": "match", "program": program, "input": i, "expected": o, **override}
-                     for i, o in zip(inputs, outputs)]  # fmt: skip
+            jobs += [
+                {"kind": "match", "program": program, "input": i, "expected": o, **override}
+                for i, o in zip(inputs, outputs)
+            ]
         checks = [_check_result(r) for r in self._pool.run(jobs, [None] * len(jobs))]
         results = []
         for start, end in spans:
@@ -202,17 +210,24 @@ class Executor:
 
 def _exec_result(record: dict) -> ExecResult:
     return ExecResult(
-        status=Status(record["status"]), output=record.get("output"), error_type=record.get("error_type"),
-        error=record.get("error"), seconds=record.get("seconds", 0.0),
-    )  # fmt: skip
+        status=Status(record["status"]),
+        output=record.get("output"),
+        error_type=record.get("error_type"),
+        error=record.get("error"),
+        seconds=record.get("seconds", 0.0),
+    )
 
 
 def _check_result(record: dict) -> CheckResult:
     status = Status(record["status"])
     return CheckResult(
-        status=status, correct=status is Status.OK and record.get("match") is True, output=record.get("output"),
-        error_type=record.get("error_type"), error=record.get("error"), seconds=record.get("seconds", 0.0),
-    )  # fmt: skip
+        status=status,
+        correct=status is Status.OK and record.get("match") is True,
+        output=record.get("output"),
+        error_type=record.get("error_type"),
+        error=record.get("error"),
+        seconds=record.get("seconds", 0.0),
+    )
 
 
 def _deterministic(first: ExecResult, second: ExecResult) -> ExecResult:
@@ -230,9 +245,12 @@ def _deterministic(first: ExecResult, second: ExecResult) -> ExecResult:
             return ExecResult(failed.status, None, failed.error_type, failed.error, seconds)
     if first.status is second.status:
         return ExecResult(first.status, None, first.error_type, first.error, seconds)
-    return ExecResult(Status.NONDETERMINISTIC, error_type=failed.error_type,
-                      error=f"run 1 ended {first.status.value}, run 2 ended {second.status.value}: {failed.error}",
-                      seconds=seconds)  # fmt: skip
+    return ExecResult(
+        Status.NONDETERMINISTIC,
+        error_type=failed.error_type,
+        error=f"run 1 ended {first.status.value}, run 2 ended {second.status.value}: {failed.error}",
+        seconds=seconds,
+    )
 
 
 def _clip(text: str | None, limit: int = 200) -> str:

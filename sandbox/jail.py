@@ -110,13 +110,36 @@ class NsjailBackend:
         c = self.config
         outside = self.uids.first + index
         argv = [
-            self.binary, "--mode", "o", "--quiet", "--hostname", "azr-sandbox",
-            "--user", f"{INSIDE_UID}:{outside}", "--group", f"{INSIDE_UID}:{outside}",
-            "--disable_proc", "--time_limit", str(int(c.worker_max_age_s) + 60), "--nice_level", "0",
-            "--rlimit_as", str(c.memory_mb), "--rlimit_cpu", "inf", "--rlimit_core", "0",
-            "--rlimit_fsize", str(c.file_size_mb), "--rlimit_nofile", str(c.open_files),
-            "--rlimit_nproc", str(c.max_processes), "--seccomp_string", SECCOMP_POLICY,
-        ]  # fmt: skip
+            self.binary,
+            "--mode",
+            "o",
+            "--quiet",
+            "--hostname",
+            "azr-sandbox",
+            "--user",
+            f"{INSIDE_UID}:{outside}",
+            "--group",
+            f"{INSIDE_UID}:{outside}",
+            "--disable_proc",
+            "--time_limit",
+            str(int(c.worker_max_age_s) + 60),
+            "--nice_level",
+            "0",
+            "--rlimit_as",
+            str(c.memory_mb),
+            "--rlimit_cpu",
+            "inf",
+            "--rlimit_core",
+            "0",
+            "--rlimit_fsize",
+            str(c.file_size_mb),
+            "--rlimit_nofile",
+            str(c.open_files),
+            "--rlimit_nproc",
+            str(c.max_processes),
+            "--seccomp_string",
+            SECCOMP_POLICY,
+        ]
         # Shared libraries only: no /usr/bin (no shell, no setuid programs), no /usr/share, no /usr/local.
         for system_dir in SYSTEM_LIB_DIRS:
             if os.path.islink(system_dir):
@@ -276,7 +299,9 @@ def stage_interpreter(stage_dir: str) -> Path:
         def skip(directory: str, names: list[str]) -> list[str]:
             return [n for n in names if n in _STAGE_SKIP and Path(directory) == stdlib]
 
-        shutil.copytree(stdlib, folder / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy, ignore=skip)
+        shutil.copytree(
+            stdlib, folder / "lib" / PYTHON_VERSION, symlinks=True, copy_function=_link_or_copy, ignore=skip
+        )
 
     return _staged(target, fill)
 

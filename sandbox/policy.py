@@ -13,74 +13,273 @@ import string
 
 # The Absolute Zero paper's list of banned modules and attributes (its Qwen runs), verbatim in meaning.
 PAPER_BANNED = (
-    "logging", "random", "multiprocessing", "pebble", "subprocess", "threading", "datetime", "time",
-    "hashlib", "hmac", "bcrypt", "os.sys", "os.path", "sys.exit", "os.environ", "calendar",
-)  # fmt: skip
+    "logging",
+    "random",
+    "multiprocessing",
+    "pebble",
+    "subprocess",
+    "threading",
+    "datetime",
+    "time",
+    "hashlib",
+    "hmac",
+    "bcrypt",
+    "os.sys",
+    "os.path",
+    "sys.exit",
+    "os.environ",
+    "calendar",
+)
 
 # What a sandbox needs on top: modules that reach the host, the interpreter or serialised code.
 SANDBOX_BANNED_MODULES = (
-    "os", "sys", "socket", "shutil", "pathlib", "io", "ctypes", "importlib", "builtins", "signal",
-    "pickle", "marshal", "gc", "inspect", "tempfile", "glob", "fcntl", "resource", "pty", "select",
-    "asyncio", "concurrent", "_thread", "urllib", "http", "ftplib", "smtplib", "code", "codeop", "uuid",
-    "secrets", "sqlite3", "mmap", "posix", "_posixsubprocess", "runpy", "zipimport", "faulthandler",
-    "tracemalloc", "sysconfig", "platform", "webbrowser", "atexit", "weakref", "dis", "timeit",
-)  # fmt: skip
+    "os",
+    "sys",
+    "socket",
+    "shutil",
+    "pathlib",
+    "io",
+    "ctypes",
+    "importlib",
+    "builtins",
+    "signal",
+    "pickle",
+    "marshal",
+    "gc",
+    "inspect",
+    "tempfile",
+    "glob",
+    "fcntl",
+    "resource",
+    "pty",
+    "select",
+    "asyncio",
+    "concurrent",
+    "_thread",
+    "urllib",
+    "http",
+    "ftplib",
+    "smtplib",
+    "code",
+    "codeop",
+    "uuid",
+    "secrets",
+    "sqlite3",
+    "mmap",
+    "posix",
+    "_posixsubprocess",
+    "runpy",
+    "zipimport",
+    "faulthandler",
+    "tracemalloc",
+    "sysconfig",
+    "platform",
+    "webbrowser",
+    "atexit",
+    "weakref",
+    "dis",
+    "timeit",
+)
 
 # Modules that reach this process's own state (stack frames, modules by name) or write to a file descriptor
 # given as a number, and this package itself. A program that could do either could read or forge what its
 # process reports about it; docs/sandbox.md, "Verdicts". (`pydoc.locate("sys")` is an import by string.)
 VERDICT_BANNED_MODULES = (
-    "sandbox", "traceback", "pydoc", "pkgutil", "unittest", "doctest", "pdb", "bdb", "trace", "profile",
-    "cProfile", "pstats", "modulefinder", "linecache", "codecs", "fileinput", "gzip", "bz2", "lzma", "zipfile",
-    "tarfile", "shelve", "dbm", "tokenize", "wave", "aifc", "sunau", "mailbox", "zipapp", "py_compile",
-    "compileall", "xml", "plistlib", "cgitb", "rlcompleter", "site",
+    "sandbox",
+    "traceback",
+    "pydoc",
+    "pkgutil",
+    "unittest",
+    "doctest",
+    "pdb",
+    "bdb",
+    "trace",
+    "profile",
+    "cProfile",
+    "pstats",
+    "modulefinder",
+    "linecache",
+    "codecs",
+    "fileinput",
+    "gzip",
+    "bz2",
+    "lzma",
+    "zipfile",
+    "tarfile",
+    "shelve",
+    "dbm",
+    "tokenize",
+    "wave",
+    "aifc",
+    "sunau",
+    "mailbox",
+    "zipapp",
+    "py_compile",
+    "compileall",
+    "xml",
+    "plistlib",
+    "cgitb",
+    "rlcompleter",
+    "site",
     # the C halves and loaders behind banned modules: `_frozen_importlib._gcd_import("sys")` imports by string
-    "_frozen_importlib", "_frozen_importlib_external", "_imp", "imp", "_io", "_pyio", "_socket", "_signal",
-    "_ctypes", "_pickle", "_weakref", "_tracemalloc", "_testcapi", "_testinternalcapi", "_lsprof", "ensurepip", "venv",
-)  # fmt: skip
+    "_frozen_importlib",
+    "_frozen_importlib_external",
+    "_imp",
+    "imp",
+    "_io",
+    "_pyio",
+    "_socket",
+    "_signal",
+    "_ctypes",
+    "_pickle",
+    "_weakref",
+    "_tracemalloc",
+    "_testcapi",
+    "_testinternalcapi",
+    "_lsprof",
+    "ensurepip",
+    "venv",
+)
 
 # Helpers that reach attributes by string or evaluate annotation strings are getattr/eval in disguise.
 STRING_ACCESSORS = ("attrgetter", "methodcaller", "get_type_hints", "ForwardRef", "_eval_type", "get_field")
 
 BANNED_CALLS = (
-    "open", "exec", "eval", "compile", "input", "globals", "locals", "vars", "breakpoint", "__import__",
-    "getattr", "setattr", "delattr", "exit", "quit", "help", "memoryview",
-) + STRING_ACCESSORS  # fmt: skip
+    "open",
+    "exec",
+    "eval",
+    "compile",
+    "input",
+    "globals",
+    "locals",
+    "vars",
+    "breakpoint",
+    "__import__",
+    "getattr",
+    "setattr",
+    "delattr",
+    "exit",
+    "quit",
+    "help",
+    "memoryview",
+) + STRING_ACCESSORS
 
 # Dunder names ordinary task code uses (defining and calling special methods); none of them leads to
 # frames, globals, subclasses or builtins, which are the routes out of a namespace.
 SAFE_DUNDERS = (
-    "__init__", "__repr__", "__str__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
-    "__hash__", "__len__", "__iter__", "__next__", "__contains__", "__getitem__", "__setitem__",
-    "__delitem__", "__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__", "__pow__",
-    "__neg__", "__abs__", "__bool__", "__call__", "__name__", "__doc__", "__slots__", "__post_init__",
-)  # fmt: skip
+    "__init__",
+    "__repr__",
+    "__str__",
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+    "__len__",
+    "__iter__",
+    "__next__",
+    "__contains__",
+    "__getitem__",
+    "__setitem__",
+    "__delitem__",
+    "__add__",
+    "__sub__",
+    "__mul__",
+    "__truediv__",
+    "__floordiv__",
+    "__mod__",
+    "__pow__",
+    "__neg__",
+    "__abs__",
+    "__bool__",
+    "__call__",
+    "__name__",
+    "__doc__",
+    "__slots__",
+    "__post_init__",
+)
 
 
 # Attribute names refused on any object: allowed modules re-export dangerous ones (`numpy.os`,
 # `collections.sys` would be `os` and `sys` under another name), and `operator.attrgetter` is getattr.
 ESCAPE_ATTRIBUTES = (
-    "os", "sys", "subprocess", "builtins", "importlib", "ctypes", "socket", "shutil", "pickle", "marshal",
-    "posix", "_posixsubprocess", "signal", "multiprocessing", "threading", "_os", "_sys", "_evaluate",
-) + STRING_ACCESSORS  # fmt: skip
+    "os",
+    "sys",
+    "subprocess",
+    "builtins",
+    "importlib",
+    "ctypes",
+    "socket",
+    "shutil",
+    "pickle",
+    "marshal",
+    "posix",
+    "_posixsubprocess",
+    "signal",
+    "multiprocessing",
+    "threading",
+    "_os",
+    "_sys",
+    "_evaluate",
+) + STRING_ACCESSORS
 
 # Names under which allowed standard modules re-export a banned one (`enum.bltns` is `builtins`,
 # `dataclasses.inspect` is `inspect`, `_strptime.time` is `time`): refused as attributes of anything.
 # tests/sandbox/test_policy.py scans the standard library and fails when a new one appears.
 REEXPORT_ATTRIBUTES = (
-    "bltns", "inspect", "io", "_io", "codecs", "tokenize", "tempfile", "sysconfig", "urllib", "webbrowser",
-    "hashlib", "select", "time", "calendar", "random", "datetime", "weakref", "logging", "_thread", "_socket",
+    "bltns",
+    "inspect",
+    "io",
+    "_io",
+    "codecs",
+    "tokenize",
+    "tempfile",
+    "sysconfig",
+    "urllib",
+    "webbrowser",
+    "hashlib",
+    "select",
+    "time",
+    "calendar",
+    "random",
+    "datetime",
+    "weakref",
+    "logging",
+    "_thread",
+    "_socket",
     "_gcd_import",
     # installed packages (sandbox.site_packages=True): evaluators of strings and raw-memory views
-    "sympify", "parse_expr", "lambdify", "as_strided", "ctypeslib", "f2py",
-)  # fmt: skip
+    "sympify",
+    "parse_expr",
+    "lambdify",
+    "as_strided",
+    "ctypeslib",
+    "f2py",
+)
 
 # Attributes that lead from a generator, coroutine or traceback to stack frames, and from a frame to the
 # variables of the code that called the program (the worker's own, holding its result channel).
 FRAME_ATTRIBUTES = (
-    "gi_frame", "cr_frame", "ag_frame", "tb_frame", "tb_next", "f_back", "f_globals", "f_locals",
-    "f_builtins", "f_code", "f_trace", "gi_code", "cr_code", "ag_code", "gi_yieldfrom", "cr_await", "ag_await",
-)  # fmt: skip
+    "gi_frame",
+    "cr_frame",
+    "ag_frame",
+    "tb_frame",
+    "tb_next",
+    "f_back",
+    "f_globals",
+    "f_locals",
+    "f_builtins",
+    "f_code",
+    "f_trace",
+    "gi_code",
+    "cr_code",
+    "ag_code",
+    "gi_yieldfrom",
+    "cr_await",
+    "ag_await",
+)
 
 # Methods that read attributes named inside a string (`"{0.gi_frame}".format(g)`): allowed only on a string
 # literal whose fields name no attribute.
@@ -91,7 +290,9 @@ FORMAT_METHODS = ("format", "format_map")
 class Policy:
     """Names a program may not import (module or dotted attribute) or call."""
 
-    banned_modules: tuple[str, ...] = tuple(dict.fromkeys(PAPER_BANNED + SANDBOX_BANNED_MODULES + VERDICT_BANNED_MODULES))
+    banned_modules: tuple[str, ...] = tuple(
+        dict.fromkeys(PAPER_BANNED + SANDBOX_BANNED_MODULES + VERDICT_BANNED_MODULES)
+    )
     banned_calls: tuple[str, ...] = BANNED_CALLS
     # Dunder attributes (`__class__`, `__subclasses__`, `__globals__`...) are the usual route out of a
     # restricted namespace; ordinary task code never needs them beyond `allowed_dunders`.

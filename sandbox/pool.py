@@ -19,7 +19,7 @@ import selectors
 import signal
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sandbox.config import SandboxConfig
 from sandbox.jail import Launch, NsjailBackend, ProcessBackend, worker_settings
@@ -44,9 +44,14 @@ class WorkerProcess:
         self.index = index
         self.group = index % 2
         self.process = subprocess.Popen(
-            launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=launch.env, cwd=launch.cwd,
-            close_fds=True, start_new_session=True,
-        )  # fmt: skip
+            launch.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=launch.env,
+            cwd=launch.cwd,
+            close_fds=True,
+            start_new_session=True,
+        )
         self.started = time.monotonic()
         self.buffer = b""
         self.in_flight: collections.deque[int] = collections.deque()
@@ -174,8 +179,9 @@ class WorkerPool:
                 return WorkerProcess(index, self.backend.launch(index), self.settings).wait_ready()
             except (RuntimeError, OSError) as err:
                 error = err
-                log.warning("sandbox worker %d failed to start (attempt %d of %d): %s", index, attempt + 1,
-                            START_ATTEMPTS, err)  # fmt: skip
+                log.warning(
+                    "sandbox worker %d failed to start (attempt %d of %d): %s", index, attempt + 1, START_ATTEMPTS, err
+                )
         raise RuntimeError(f"sandbox worker {index} failed to start {START_ATTEMPTS} times; last: {error}")
 
     @property

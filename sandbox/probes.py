@@ -149,23 +149,40 @@ def verify(config: SandboxConfig) -> tuple[str, list[Verdict]]:
 
         pid = worker_host_pids(executor)[0]
         shared = [ns for ns in NAMESPACES if os.readlink(f"/proc/{pid}/ns/{ns}") == os.readlink(f"/proc/self/ns/{ns}")]
-        verdicts.append(Verdict("namespaces: " + ", ".join(NAMESPACES), not shared,
-                                f"worker pid {pid} shares {shared or 'none'} with the host"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "namespaces: " + ", ".join(NAMESPACES),
+                not shared,
+                f"worker pid {pid} shares {shared or 'none'} with the host",
+            )
+        )
         status = Path(f"/proc/{pid}/status").read_text()
         outside_uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
         identity = run(IDENTITY_PROBE)
         info = eval_literal(identity.output)
         non_root = identity.ok and info["uid"] != 0 and outside_uid != 0
-        verdicts.append(Verdict("non-root uid inside and outside", non_root,
-                                f"inside uid {info.get('uid')}, outside uid {outside_uid}"))
-        verdicts.append(Verdict("environment cleared", identity.ok and not set(info["env"]) - _ALLOWED_ENV,
-                                f"variables visible: {info.get('env')}"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "non-root uid inside and outside", non_root, f"inside uid {info.get('uid')}, outside uid {outside_uid}"
+            )
+        )
+        verdicts.append(
+            Verdict(
+                "environment cleared",
+                identity.ok and not set(info["env"]) - _ALLOWED_ENV,
+                f"variables visible: {info.get('env')}",
+            )
+        )
         files = run(_file_probe(str(secret)))
         file_info = eval_literal(files.output)
         denied = files.ok and all(v != "succeeded" for k, v in file_info.items() if k != "cwd_write")
-        verdicts.append(Verdict("filesystem: host files unreadable, binds read-only, private tmpfs cwd",
-                                denied and file_info.get("cwd_write") == "tmpfs works" and not _leaked_scratch(),
-                                f"root dir {info.get('root')}; {file_info or files.error}"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "filesystem: host files unreadable, binds read-only, private tmpfs cwd",
+                denied and file_info.get("cwd_write") == "tmpfs works" and not _leaked_scratch(),
+                f"root dir {info.get('root')}; {file_info or files.error}",
+            )
+        )
         network = run(_network_probe(port))
         net_info = eval_literal(network.output)
         try:
@@ -173,38 +190,75 @@ def verify(config: SandboxConfig) -> tuple[str, list[Verdict]]:
             accepted = True
         except BlockingIOError:
             accepted = False
-        verdicts.append(Verdict("no network (host listener on 127.0.0.1 unreachable)",
-                                network.ok and "connected" not in net_info.get("connect", "") and not accepted
-                                and "listening" != net_info.get("listen"), str(net_info or network.error)))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "no network (host listener on 127.0.0.1 unreachable)",
+                network.ok
+                and "connected" not in net_info.get("connect", "")
+                and not accepted
+                and "listening" != net_info.get("listen"),
+                str(net_info or network.error),
+            )
+        )
         seccomp = run(SECCOMP_PROBE)
         sec_info = eval_literal(seccomp.output)
-        verdicts.append(Verdict("seccomp denies ptrace, mount, bpf, kexec_load, unshare, socket",
-                                seccomp.ok and all(rc == -1 and err == "EPERM" for rc, err in sec_info.values()),
-                                str(sec_info or seccomp.error)))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "seccomp denies ptrace, mount, bpf, kexec_load, unshare, socket",
+                seccomp.ok and all(rc == -1 and err == "EPERM" for rc, err in sec_info.values()),
+                str(sec_info or seccomp.error),
+            )
+        )
         limits = info.get("limits", {})
-        expected = {"RLIMIT_AS": config.memory_mb * 2**20, "RLIMIT_NOFILE": config.open_files,
-                    "RLIMIT_FSIZE": config.file_size_mb * 2**20, "RLIMIT_NPROC": config.max_processes}  # fmt: skip
-        verdicts.append(Verdict("rlimits: address space, CPU, open files, file size, processes",
-                                all(limits.get(k, [None])[0] == v for k, v in expected.items())
-                                and 0 < limits.get("RLIMIT_CPU", [0])[0] <= int(config.timeout_s) + 1,
-                                str(limits)))  # fmt: skip
+        expected = {
+            "RLIMIT_AS": config.memory_mb * 2**20,
+            "RLIMIT_NOFILE": config.open_files,
+            "RLIMIT_FSIZE": config.file_size_mb * 2**20,
+            "RLIMIT_NPROC": config.max_processes,
+        }
+        verdicts.append(
+            Verdict(
+                "rlimits: address space, CPU, open files, file size, processes",
+                all(limits.get(k, [None])[0] == v for k, v in expected.items())
+                and 0 < limits.get("RLIMIT_CPU", [0])[0] <= int(config.timeout_s) + 1,
+                str(limits),
+            )
+        )
         nproc = run(NPROC_PROBE)
         nproc_info = eval_literal(nproc.output)
-        verdicts.append(Verdict(f"process limit holds (nproc {config.max_processes})",
-                                nproc.ok and nproc_info["started"] < config.max_processes
-                                and nproc_info["stopped_by"] != "nothing", str(nproc_info or nproc.error)))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                f"process limit holds (nproc {config.max_processes})",
+                nproc.ok and nproc_info["started"] < config.max_processes and nproc_info["stopped_by"] != "nothing",
+                str(nproc_info or nproc.error),
+            )
+        )
         memory = run(MEMORY_PROBE)
-        verdicts.append(Verdict("memory limit holds (2 GiB allocation)", memory.status is Status.MEMORY,
-                                f"{memory.status.value}: {memory.error}"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "memory limit holds (2 GiB allocation)",
+                memory.status is Status.MEMORY,
+                f"{memory.status.value}: {memory.error}",
+            )
+        )
         start = time.monotonic()
         sleeper = run(SLEEP_PROBE)
         waited = time.monotonic() - start
-        verdicts.append(Verdict("wall-clock limit holds (60 s sleep)",
-                                sleeper.status is Status.TIMEOUT and waited < config.timeout_s + 2,
-                                f"{sleeper.status.value} after {waited:.1f} s"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "wall-clock limit holds (60 s sleep)",
+                sleeper.status is Status.TIMEOUT and waited < config.timeout_s + 2,
+                f"{sleeper.status.value} after {waited:.1f} s",
+            )
+        )
         after = executor.run([("def f(a):\n    return a + 1", "1")] * 4)
-        verdicts.append(Verdict("pool healthy after the probes", all(r.output == "2" for r in after),
-                                f"{executor.worker_restarts} worker restarts"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                "pool healthy after the probes",
+                all(r.output == "2" for r in after),
+                f"{executor.worker_restarts} worker restarts",
+            )
+        )
         listener.close()
         return executor.backend, verdicts
 

@@ -20,16 +20,32 @@ import json
 import os
 import signal
 import sys
-from typing import Any, Callable, Sequence
-
+from collections.abc import Callable, Sequence
+from typing import Any
 
 # LiveCodeBench's runner puts star imports (then plain imports) of these modules before every solution, stdin
 # and call-based alike, and raises the recursion limit to 50000: LeetCode starter code annotates with
 # `List[int]` without importing it, and accepted solutions rely on `sys`, `heapq`, `Counter`... unimported.
 _LCB_PRELUDE_MODULES = (
-    "string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
-    "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing",
-)  # fmt: skip
+    "string",
+    "re",
+    "datetime",
+    "collections",
+    "heapq",
+    "bisect",
+    "copy",
+    "math",
+    "random",
+    "statistics",
+    "itertools",
+    "functools",
+    "operator",
+    "io",
+    "sys",
+    "json",
+    "builtins",
+    "typing",
+)
 _LCB_PRELUDE = compile(
     "".join(f"from {name} import *\n" for name in _LCB_PRELUDE_MODULES)
     + "".join(f"import {name}\n" for name in _LCB_PRELUDE_MODULES if name != "builtins")
@@ -43,7 +59,7 @@ def _lcb_namespace() -> dict[str, Any]:
     """A fresh `__main__` namespace holding what LiveCodeBench's runner imports for a solution. Built per
     case, after stdin and stdout are redirected, so that a bare `stdin` or `stdout` is the case's."""
     namespace: dict[str, Any] = {"__name__": "__main__"}
-    exec(_LCB_PRELUDE, namespace)  # noqa: S102 - our own imports, in the jail
+    exec(_LCB_PRELUDE, namespace)
     return namespace
 
 
@@ -62,7 +78,7 @@ def stdin_tests(source: str, cases: Sequence[tuple[str, str]], case_timeout_s: f
 def call_tests(source: str, method: str, cases: Sequence[tuple[str, str]], case_timeout_s: float) -> None:
     """Calls `Solution().<method>` on each case: arguments one JSON value per line, the expected value in JSON."""
     namespace = _lcb_namespace()
-    exec(compile(source, "<solution>", "exec"), namespace)  # noqa: S102 - a jailed script job
+    exec(compile(source, "<solution>", "exec"), namespace)
     bound = getattr(namespace["Solution"](), method)
     for index, (arguments, expected) in enumerate(cases):
         args = [json.loads(line) for line in arguments.split("\n") if line.strip()]
@@ -77,7 +93,7 @@ def differential_tests(
     namespaces: list[dict[str, Any]] = []
     for text, name in ((reference, "<reference>"), (source, "<solution>")):
         namespaces.append({"__name__": "__main__"})
-        exec(compile(text, name, "exec"), namespaces[-1])  # noqa: S102 - a jailed script job
+        exec(compile(text, name, "exec"), namespaces[-1])
     reference_namespace, solution_namespace = namespaces
     expected_of, solution = reference_namespace[entry_point], solution_namespace[entry_point]
     for index, arguments in enumerate(inputs):
@@ -94,7 +110,7 @@ def same_value(got: Any, expected: Any, atol: float) -> bool:
     try:
         if got == expected:
             return True
-    except Exception:  # noqa: BLE001 - a value whose comparison raises matches nothing
+    except Exception:
         return False
     tolerance = atol or (1e-6 if _is_floats(expected) else 0.0)
     if not tolerance or type(got) is not type(expected):
@@ -153,13 +169,13 @@ def _run_with_stdin(code, stdin_text: str, seconds: float) -> str:
     if fd != 0:  # a program that closed fd 0 (open(0) collected) gets it back from os.open
         os.dup2(fd, 0)
         os.close(fd)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - fd 0 outlives it
+    sys.stdin = open(0, encoding="utf-8", closefd=False)
     captured = io.BytesIO()
     writer = sys.stdout = io.TextIOWrapper(captured, encoding="utf-8", write_through=True)
 
     def program():
         try:
-            exec(code, _lcb_namespace())  # noqa: S102 - a jailed script job
+            exec(code, _lcb_namespace())
         except SystemExit as stop:
             if stop.code not in (None, 0):
                 raise

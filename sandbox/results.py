@@ -72,5 +72,5 @@ def error_message(err: BaseException) -> str:
     try:
         message = str(err)
         return message[:500] if type(message) is str else "<unprintable error>"
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         return "<unprintable error>"

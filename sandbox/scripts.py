@@ -43,8 +43,11 @@ def prepare_script(job: dict) -> PreparedScript | dict:
 
 
 def run_script(
-    script: PreparedScript, _exec=exec, _memory_error=MemoryError, _base_exception=BaseException,
-    _ok={"status": Status.OK.value},
+    script: PreparedScript,
+    _exec=exec,
+    _memory_error=MemoryError,
+    _base_exception=BaseException,
+    _ok={"status": Status.OK.value},  # noqa: B006 - bound before the script runs; only ever copied
 ) -> dict:
     """Runs the script as `__main__` in the current (fresh, jailed) process; its result record.
 
@@ -58,10 +61,10 @@ def run_script(
     # `python` (competitive programs end with exit()) expect them.
     builtins.exit = builtins.quit = sys.exit
     try:
-        _exec(script.code, {"__name__": "__main__"})  # noqa: S102 - this is the jailed child
+        _exec(script.code, {"__name__": "__main__"})
     except _memory_error:
         return failure(Status.MEMORY, "the script ran out of memory", "MemoryError")
-    except _base_exception as err:  # noqa: BLE001 - AssertionError, SystemExit... all mean "did not pass"
+    except _base_exception as err:
         return failure(Status.RUNTIME_ERROR, message(err), name(err))
     return _ok.copy()
 

@@ -153,10 +153,10 @@ def run_prepared(job: PreparedJob, output_cap: int, _encode=values.encode, _len=
     try:
         namespace: dict = {"__name__": "__main__"}
         try:
-            exec(job.program, namespace)  # noqa: S102 - this is the jailed child
+            exec(job.program, namespace)
         except MemoryError:
             raise JobError(Status.MEMORY, "the program ran out of memory", "MemoryError") from None
-        except BaseException as err:  # noqa: BLE001 - StopIteration, SystemExit... are all program errors
+        except BaseException as err:
             raise JobError(Status.RUNTIME_ERROR, error_message(err), error_name(err)) from None
         entry = namespace.get(ENTRY_FUNCTION)
         if not callable(entry):
@@ -169,7 +169,7 @@ def run_prepared(job: PreparedJob, output_cap: int, _encode=values.encode, _len=
                 value = entry(*args, **kwargs)
             except MemoryError:
                 raise JobError(Status.MEMORY, "the program ran out of memory", "MemoryError") from None
-            except BaseException as err:  # noqa: BLE001
+            except BaseException as err:
                 raise JobError(Status.RUNTIME_ERROR, error_message(err), error_name(err)) from None
         if job.reports_data:
             data = _encode(value)
@@ -207,10 +207,10 @@ def _evaluate(code: types.CodeType, namespace: dict, what: str, capture: bool = 
     if capture:
         local[_CAPTURE] = lambda *args, **kwargs: (args, kwargs)
     try:
-        return eval(code, namespace, local)  # noqa: S307 - jailed child
+        return eval(code, namespace, local)
     except MemoryError:
         raise JobError(Status.MEMORY, f"{what} ran out of memory", "MemoryError") from None
-    except BaseException as err:  # noqa: BLE001
+    except BaseException as err:
         raise JobError(Status.BAD_INPUT, f"{what}: {error_message(err)}", error_name(err)) from None
 
 
@@ -219,6 +219,6 @@ def _repr(value: Any, repr_of=repr) -> str:
         return repr_of(value)
     except MemoryError:
         raise JobError(Status.MEMORY, "repr of the output ran out of memory", "MemoryError") from None
-    except BaseException as err:  # noqa: BLE001
+    except BaseException as err:
         message = f"repr of the output failed: {error_message(err)}"
         raise JobError(Status.RUNTIME_ERROR, message, error_name(err)) from None

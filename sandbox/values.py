@@ -32,15 +32,36 @@ NOT_DATA: Any = type("NotData", (), {"__repr__": lambda self: "NOT_DATA"})()
 # Types a defaultdict's factory may be (its repr is `<class 'NAME'>`); any other factory is encoded as None,
 # which changes nothing that equality sees (Python compares a defaultdict as a dict).
 FACTORY_TYPES = {
-    "int": int, "float": float, "complex": complex, "str": str, "bytes": bytes, "bool": bool, "list": list,
-    "tuple": tuple, "dict": dict, "set": set, "frozenset": frozenset,
-    "collections.Counter": Counter, "collections.OrderedDict": OrderedDict, "collections.deque": deque,
-}  # fmt: skip
+    "int": int,
+    "float": float,
+    "complex": complex,
+    "str": str,
+    "bytes": bytes,
+    "bool": bool,
+    "list": list,
+    "tuple": tuple,
+    "dict": dict,
+    "set": set,
+    "frozenset": frozenset,
+    "collections.Counter": Counter,
+    "collections.OrderedDict": OrderedDict,
+    "collections.deque": deque,
+}
 # Constructor names the parser reads; a namedtuple may not take one of them as its type name.
 CONSTRUCTORS = (
-    "set", "frozenset", "deque", "defaultdict", "Counter", "OrderedDict", "bytearray", "range",
-    "dict", "list", "tuple", "float",  # as written by hand: dict(a=1), float('inf')
-)  # fmt: skip
+    "set",
+    "frozenset",
+    "deque",
+    "defaultdict",
+    "Counter",
+    "OrderedDict",
+    "bytearray",
+    "range",
+    "dict",
+    "list",
+    "tuple",
+    "float",  # as written by hand: dict(a=1), float('inf')
+)
 MAX_DEPTH = 100  # nesting levels encoded; Python's parser refuses about 200 nested brackets anyway
 _FACTORY_PREFIX = "_azr_factory_"
 
@@ -145,8 +166,11 @@ def _make_encoder():
         if cls is _counter:
             return "Counter({" + items_text(_dict_items(value), depth) + "})"
         if cls is _ordered:
-            return "OrderedDict([" + _str_join(", ", ["(" + enc(k, depth) + ", " + enc(v, depth) + ")"
-                                                      for k, v in _od_items(value)]) + "])"  # fmt: skip
+            return (
+                "OrderedDict(["
+                + _str_join(", ", ["(" + enc(k, depth) + ", " + enc(v, depth) + ")" for k, v in _od_items(value)])
+                + "])"
+            )
         if cls is _defaultdict:
             name = _factory_names.get(value.default_factory)
             factory = "None" if name is None else "<class '" + name + "'>"
@@ -331,17 +355,28 @@ def _call(name: str, args: list[ast.AST], keywords: list[ast.keyword]) -> Any:
             raise _NotDataError
         return range(*values)
     argument_types = {
-        "set": (list, tuple, set), "frozenset": (list, tuple, set), "Counter": (dict,),
-        "OrderedDict": (list, dict), "bytearray": (bytes,), "list": (list, tuple, set, frozenset, str),
+        "set": (list, tuple, set),
+        "frozenset": (list, tuple, set),
+        "Counter": (dict,),
+        "OrderedDict": (list, dict),
+        "bytearray": (bytes,),
+        "list": (list, tuple, set, frozenset, str),
         "tuple": (list, tuple, set, frozenset, str),
-    }  # fmt: skip
+    }
     if values and type(values[0]) not in argument_types[name]:
         raise _NotDataError
     if name == "OrderedDict" and values and type(values[0]) is list:
         if any(type(pair) is not tuple or len(pair) != 2 for pair in values[0]):
             raise _NotDataError
-    constructor = {"set": set, "frozenset": frozenset, "Counter": Counter, "OrderedDict": OrderedDict,
-                   "bytearray": bytearray, "list": list, "tuple": tuple}[name]  # fmt: skip
+    constructor = {
+        "set": set,
+        "frozenset": frozenset,
+        "Counter": Counter,
+        "OrderedDict": OrderedDict,
+        "bytearray": bytearray,
+        "list": list,
+        "tuple": tuple,
+    }[name]
     return constructor(values[0]) if values else constructor()
 
 

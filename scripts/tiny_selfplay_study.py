@@ -37,8 +37,18 @@ def metrics(workdir: Path) -> list[dict]:
 def evaluate(out_file: Path, source: list[str], args) -> dict:
     if not out_file.is_file():
         verbosity = [] if args.verbosity is None else [f"--verbosity={args.verbosity}"]
-        run([sys.executable, "-m", "azr_jax.tinycoder.evaluate", *source, f"--tasks={args.heldout}",
-             f"--limit={args.limit}", f"--out={out_file}", *verbosity])  # fmt: skip
+        run(
+            [
+                sys.executable,
+                "-m",
+                "azr_jax.tinycoder.evaluate",
+                *source,
+                f"--tasks={args.heldout}",
+                f"--limit={args.limit}",
+                f"--out={out_file}",
+                *verbosity,
+            ]
+        )
     return json.loads(out_file.read_text())
 
 
@@ -64,7 +74,13 @@ def plot(runs: dict[tuple[str, int], list[dict]], keys: list[tuple[str, str]], t
             steps = np.arange(1, length + 1)
             for c in stacked:
                 ax.plot(steps, c, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot(steps, np.nanmean(stacked, axis=0), color=color, linewidth=2, label=f"{estimator} (mean of {len(curves)})")
+            ax.plot(
+                steps,
+                np.nanmean(stacked, axis=0),
+                color=color,
+                linewidth=2,
+                label=f"{estimator} (mean of {len(curves)})",
+            )
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("self-play step")
         ax.grid(alpha=0.3)
@@ -89,8 +105,14 @@ def plot_heldout(before: dict, after: dict[str, dict], estimators: list[str], se
     for k, estimator in enumerate(estimators, start=1):
         values = np.array([[after[f"{estimator}-seed{s}"][f"{t}/accuracy"] for s in seeds] for t in TYPES])
         mean = values.mean(axis=1)
-        ax.bar(x + k * width, mean, width, yerr=[mean - values.min(axis=1), values.max(axis=1) - mean], capsize=3,
-               label=f"after, {estimator} ({len(seeds)} seeds)")  # fmt: skip
+        ax.bar(
+            x + k * width,
+            mean,
+            width,
+            yerr=[mean - values.min(axis=1), values.max(axis=1) - mean],
+            capsize=3,
+            label=f"after, {estimator} ({len(seeds)} seeds)",
+        )
     ax.set_xticks(x + width * len(estimators) / 2, TYPES)
     ax.set_ylabel("held-out accuracy (greedy)")
     ax.set_ylim(0, 1)
@@ -128,43 +150,83 @@ def spread(values, digits: int = 3) -> str:
 
 def learnable_counts(records: list[dict], proposals_per_type: int) -> np.ndarray:
     """Learnable proposals (0 < solve rate < 1) per step, all task types together."""
-    return np.array([sum(r[f"{t}/propose/valid_rate"] * proposals_per_type * r[f"{t}/propose/learnable_fraction"] for t in TYPES)
-                     for r in records])  # fmt: skip
+    return np.array(
+        [
+            sum(r[f"{t}/propose/valid_rate"] * proposals_per_type * r[f"{t}/propose/learnable_fraction"] for t in TYPES)
+            for r in records
+        ]
+    )
 
 
 def write_tables(results: dict, runs: dict[tuple[str, int], list[dict]], proposals_per_type: int, path: Path) -> None:
     """results.md: held-out accuracy before and after (mean and min–max over seeds), and self-play statistics."""
     estimators, seeds = sorted({e for e, _ in runs}, reverse=True), results["seeds"]
-    lines = [f"`{results['command']}`", "", "Held-out accuracy, greedy (mean, min–max over seeds; format-error rate after the slash):", "",
-             "| model | " + " | ".join(TYPES) + " |", "|---" * (1 + len(TYPES)) + "|"]  # fmt: skip
+    lines = [
+        f"`{results['command']}`",
+        "",
+        "Held-out accuracy, greedy (mean, min–max over seeds; format-error rate after the slash):",
+        "",
+        "| model | " + " | ".join(TYPES) + " |",
+        "|---" * (1 + len(TYPES)) + "|",
+    ]
     before = results["before"]
-    lines.append("| pretrained | " + " | ".join(f"{before[f'{t}/accuracy']:.3f} / {before[f'{t}/format_error_rate']:.3f}" for t in TYPES) + " |")
+    lines.append(
+        "| pretrained | "
+        + " | ".join(f"{before[f'{t}/accuracy']:.3f} / {before[f'{t}/format_error_rate']:.3f}" for t in TYPES)
+        + " |"
+    )
     for e in estimators:
         after = [results["after"][f"{e}-seed{s}"] for s in seeds]
-        cells = [f"{spread([a[f'{t}/accuracy'] for a in after])} / {np.mean([a[f'{t}/format_error_rate'] for a in after]):.3f}" for t in TYPES]
+        cells = [
+            f"{spread([a[f'{t}/accuracy'] for a in after])} / {np.mean([a[f'{t}/format_error_rate'] for a in after]):.3f}"
+            for t in TYPES
+        ]
         lines.append(f"| after {results['steps']} steps, {e} | " + " | ".join(cells) + " |")
-    lines += ["", f"Self-play, per run of {results['steps']} steps (mean, min–max over seeds):", "",
-              "| estimator | valid proposals, " + ", ".join(TYPES) + " | learnable proposals per run | first step with one | "
-              "solver accuracy in self-play, " + ", ".join(TYPES) + " |", "|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        f"Self-play, per run of {results['steps']} steps (mean, min–max over seeds):",
+        "",
+        "| estimator | valid proposals, " + ", ".join(TYPES) + " | learnable proposals per run | first step with one | "
+        "solver accuracy in self-play, " + ", ".join(TYPES) + " |",
+        "|---|---|---|---|---|",
+    ]
     for e in estimators:
         records = [runs[e, s] for s in seeds]
-        valid = " / ".join(f"{np.mean([np.nanmean(curve(r, f'{t}/propose/valid_rate')) for r in records]):.2f}" for t in TYPES)
+        valid = " / ".join(
+            f"{np.mean([np.nanmean(curve(r, f'{t}/propose/valid_rate')) for r in records]):.2f}" for t in TYPES
+        )
         counts = [learnable_counts(r, proposals_per_type) for r in records]
         first = ", ".join(str(int(np.argmax(c > 0)) + 1) if c.any() else "none" for c in counts)
-        solved = " / ".join(f"{np.mean([np.nanmean(curve(r, f'{t}/solve/accuracy')) for r in records]):.3f}" for t in TYPES)
+        solved = " / ".join(
+            f"{np.mean([np.nanmean(curve(r, f'{t}/solve/accuracy')) for r in records]):.3f}" for t in TYPES
+        )
         lines.append(f"| {e} | {valid} | {spread([c.sum() for c in counts], digits=1)} | {first} | {solved} |")
     window = min(10, results["steps"] // 3)
-    lines += ["", f"First {window} steps → last {window} steps of each run (seeds {', '.join(map(str, seeds))}):", "",
-              "| | " + " | ".join(estimators) + " |", "|---" * (1 + len(estimators)) + "|"]  # fmt: skip
+    lines += [
+        "",
+        f"First {window} steps → last {window} steps of each run (seeds {', '.join(map(str, seeds))}):",
+        "",
+        "| | " + " | ".join(estimators) + " |",
+        "|---" * (1 + len(estimators)) + "|",
+    ]
+
     def mean_of(key):
         return lambda records: f"{np.nanmean(curve(records, key)):.2f}"
 
     rows = [(f"valid {t} proposals", mean_of(f"{t}/propose/valid_rate")) for t in TYPES]
     rows += [(f"{t} proposals with a format error", mean_of(f"{t}/propose/format_error_rate")) for t in TYPES]
     rows += [(f"{t} solver accuracy in self-play", mean_of(f"{t}/solve/accuracy")) for t in TYPES]
-    rows.append(("learnable proposals (all types)", lambda records: f"{learnable_counts(records, proposals_per_type).sum():.0f}"))
+    rows.append(
+        (
+            "learnable proposals (all types)",
+            lambda records: f"{learnable_counts(records, proposals_per_type).sum():.0f}",
+        )
+    )
     for label, summarise in rows:
-        cells = [", ".join(f"{summarise(runs[e, s][:window])}→{summarise(runs[e, s][-window:])}" for s in seeds) for e in estimators]
+        cells = [
+            ", ".join(f"{summarise(runs[e, s][:window])}→{summarise(runs[e, s][-window:])}" for s in seeds)
+            for e in estimators
+        ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     path.write_text("\n".join(lines) + "\n")
 
@@ -193,31 +255,64 @@ def main():
         for seed in args.seeds:
             workdir = runs_dir / f"{estimator}-seed{seed}"
             if len(metrics(REPO / workdir)) < args.steps:
-                run([sys.executable, "train.py", "--config=configs/tiny.py", f"--workdir={workdir}",
-                     f"--config.trainer.steps={args.steps}", f"--config.trainer.seed={seed}",
-                     f"--config.selfplay.advantages.estimator={estimator}", f"--config.model.path={args.model}",
-                     *verbosity, *args.overrides])  # fmt: skip
+                run(
+                    [
+                        sys.executable,
+                        "train.py",
+                        "--config=configs/tiny.py",
+                        f"--workdir={workdir}",
+                        f"--config.trainer.steps={args.steps}",
+                        f"--config.trainer.seed={seed}",
+                        f"--config.selfplay.advantages.estimator={estimator}",
+                        f"--config.model.path={args.model}",
+                        *verbosity,
+                        *args.overrides,
+                    ]
+                )
             runs[estimator, seed] = metrics(REPO / workdir)
-            after[f"{estimator}-seed{seed}"] = evaluate(REPO / workdir / "heldout_eval.json", [f"--workdir={workdir}"], args)
+            after[f"{estimator}-seed{seed}"] = evaluate(
+                REPO / workdir / "heldout_eval.json", [f"--workdir={workdir}"], args
+            )
     results["after"] = after
     # Training time from the runs' own step timings, so a resumed or re-evaluated study reports the same figure.
-    results["train_minutes"] = {f"{e}-seed{s}": round(sum(r["time/step_s"] for r in records) / 60, 1) for (e, s), records in runs.items()}
+    results["train_minutes"] = {
+        f"{e}-seed{s}": round(sum(r["time/step_s"] for r in records) / 60, 1) for (e, s), records in runs.items()
+    }
     summary = {}
     for estimator in args.estimators:
         for t in TYPES:
             values = [after[f"{estimator}-seed{s}"][f"{t}/accuracy"] for s in args.seeds]
-            summary[f"{estimator}/{t}/accuracy"] = {"mean": float(np.mean(values)), "std": float(np.std(values)),
-                                                   "min": float(np.min(values)), "max": float(np.max(values))}  # fmt: skip
+            summary[f"{estimator}/{t}/accuracy"] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values)),
+                "min": float(np.min(values)),
+                "max": float(np.max(values)),
+            }
     results["summary"] = summary
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    proposals_per_type = json.loads((REPO / runs_dir / f"{args.estimators[0]}-seed{args.seeds[0]}" / "run_config.json").read_text())["rollout"]["batch_size"]
+    proposals_per_type = json.loads(
+        (REPO / runs_dir / f"{args.estimators[0]}-seed{args.seeds[0]}" / "run_config.json").read_text()
+    )["rollout"]["batch_size"]
     write_tables(results, runs, proposals_per_type, out / "results.md")
 
-    plot(runs, [(f"{t}/propose/valid_rate", f"{t}: valid proposals") for t in TYPES], "Proposal validity", out / "validity.png")
-    plot(runs, [(f"{t}/propose/learnable_fraction", f"{t}: fraction with 0 < solve rate < 1") for t in TYPES],
-         "Learnable proposals", out / "learnability.png")  # fmt: skip
-    plot(runs, [(f"{t}/solve/accuracy", f"{t}: solver accuracy (self-play batch)") for t in TYPES],
-         "Solver accuracy on the tasks self-play proposes", out / "solver_accuracy.png")  # fmt: skip
+    plot(
+        runs,
+        [(f"{t}/propose/valid_rate", f"{t}: valid proposals") for t in TYPES],
+        "Proposal validity",
+        out / "validity.png",
+    )
+    plot(
+        runs,
+        [(f"{t}/propose/learnable_fraction", f"{t}: fraction with 0 < solve rate < 1") for t in TYPES],
+        "Learnable proposals",
+        out / "learnability.png",
+    )
+    plot(
+        runs,
+        [(f"{t}/solve/accuracy", f"{t}: solver accuracy (self-play batch)") for t in TYPES],
+        "Solver accuracy on the tasks self-play proposes",
+        out / "solver_accuracy.png",
+    )
     plot_heldout(results["before"], after, args.estimators, args.seeds, out / "heldout_accuracy.png")
     plot_pretraining(REPO / args.model / "pretrain_log.jsonl", out / "pretrain_loss.png")
     print(json.dumps(results["summary"], indent=2))

@@ -133,7 +133,9 @@ def test_the_public_preset_differs_from_the_paper_config_in_exactly_its_switches
 
 def test_every_config_field_has_a_decision_for_the_public_preset():
     fields = set(leaves(config_file("azr_3b")))
-    decided = set(PUBLIC_SWITCHES) | {f"{section}.{name}" for section, names in DECIDED_SAME.items() for name in names.split()}
+    decided = set(PUBLIC_SWITCHES) | {
+        f"{section}.{name}" for section, names in DECIDED_SAME.items() for name in names.split()
+    }
     new = sorted(fields - decided)
     assert not new, f"decide whether configs/azr_3b_public.py sets these (then list them above): {new}"
     assert not decided - fields, sorted(decided - fields)

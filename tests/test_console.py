@@ -26,7 +26,9 @@ MESSAGES = ["orbax-like info through absl", "library info", "resumed from here",
 
 def run(tmp_path, verbosity: str) -> tuple[str, str]:
     log = tmp_path / "run.log"
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(log), verbosity], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(log), verbosity], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stderr, log.read_text()
 

@@ -21,11 +21,11 @@ from test_checkpoint import tiny_model, tiny_train_state
 from tiny_models import tiny_config
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from azr_jax.checkpoint import Checkpointer, CheckpointConfig
+from azr_jax.checkpoint import CheckpointConfig, Checkpointer
 from azr_jax.export import main
 
 sys.path.insert(0, str(Path(__file__).parent / "sampling"))
-from tiny_tokenizer import CORPUS, save_tokenizer  # noqa: E402
+from tiny_tokenizer import CORPUS, save_tokenizer
 
 VOCAB = 300  # the tiny tokenizer's
 CONFIG = tiny_config(VOCAB, tied=False, bos_token_id=None, eos_token_id=0)

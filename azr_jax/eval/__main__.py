@@ -14,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox import Executor, SandboxConfig
 from tqdm import tqdm
 
 from azr_jax.config import ConfigError
@@ -23,6 +22,7 @@ from azr_jax.eval.benchmarks import BENCHMARKS, FILE_NAMES
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import eval_sandbox_config, load_problems, score_benchmark
 from azr_jax.eval.report import markdown_table, write_report
+from sandbox import Executor, SandboxConfig
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,19 +34,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--benchmarks", default="humaneval", help=f"comma-separated, from: {', '.join(BENCHMARKS)}")
     parser.add_argument("--out", required=True, help="the folder for results.md, results.json, samples/")
     parser.add_argument("--data-dir", default="", help="folder of <benchmark>.jsonl files (default: $AZR_EVAL_DATA)")
-    parser.add_argument("--file", action="append", default=[], metavar="NAME=PATH", help="one benchmark's file (repeatable)")
+    parser.add_argument(
+        "--file", action="append", default=[], metavar="NAME=PATH", help="one benchmark's file (repeatable)"
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N problems of each benchmark")
-    parser.add_argument("--lcb-since", default=EvalConfig.lcb_since, help="LiveCodeBench problems dated on or after (ISO date; '' for open)")
-    parser.add_argument("--lcb-until", default=EvalConfig.lcb_until, help="LiveCodeBench problems dated before (ISO date; '' for open)")
-    parser.add_argument("--template", choices=("base", "chat"), default="base", help="AZR base template or the tokenizer's chat template")
+    parser.add_argument(
+        "--lcb-since",
+        default=EvalConfig.lcb_since,
+        help="LiveCodeBench problems dated on or after (ISO date; '' for open)",
+    )
+    parser.add_argument(
+        "--lcb-until", default=EvalConfig.lcb_until, help="LiveCodeBench problems dated before (ISO date; '' for open)"
+    )
+    parser.add_argument(
+        "--template",
+        choices=("base", "chat"),
+        default="base",
+        help="AZR base template or the tokenizer's chat template",
+    )
     parser.add_argument("-n", type=int, default=1, help="samples per problem (with --samples: as many as the file has)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 is greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--k", default="1", help="comma-separated k of pass@k (each <= n)")
-    parser.add_argument("--max-new-tokens", type=int, default=EvalConfig.max_new_tokens, help="0: each benchmark's length in the paper's protocol")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=EvalConfig.max_new_tokens,
+        help="0: each benchmark's length in the paper's protocol",
+    )
     parser.add_argument("--prompts-per-call", type=int, default=EvalConfig.prompts_per_call)
     parser.add_argument("--timeout", type=float, default=EvalConfig.timeout_s, help="seconds per test script")
-    parser.add_argument("--case-timeout", type=float, default=EvalConfig.case_timeout_s, help="seconds per test case (LiveCodeBench cases, evalplus inputs)")
+    parser.add_argument(
+        "--case-timeout",
+        type=float,
+        default=EvalConfig.case_timeout_s,
+        help="seconds per test case (LiveCodeBench cases, evalplus inputs)",
+    )
     parser.add_argument("--memory-mb", type=int, default=EvalConfig.memory_mb, help="address space of one test script")
     parser.add_argument("--workers", type=int, default=0, help="sandbox workers (0: one per core)")
     parser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16")
@@ -68,12 +91,23 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
     # With --samples, n is the file's number of samples per problem (set once it is read).
     n = max(ks) if args.samples else args.n
     return EvalConfig(
-        benchmarks=tuple(b.strip() for b in args.benchmarks.split(",") if b.strip()), data_dir=args.data_dir,
-        limit=args.limit, lcb_since=args.lcb_since, lcb_until=args.lcb_until, template=args.template, n=n, temperature=args.temperature, top_p=args.top_p,
-        ks=ks, max_new_tokens=args.max_new_tokens,
-        prompts_per_call=args.prompts_per_call, timeout_s=args.timeout, case_timeout_s=args.case_timeout,
-        memory_mb=args.memory_mb, seed=args.seed,
-    )  # fmt: skip
+        benchmarks=tuple(b.strip() for b in args.benchmarks.split(",") if b.strip()),
+        data_dir=args.data_dir,
+        limit=args.limit,
+        lcb_since=args.lcb_since,
+        lcb_until=args.lcb_until,
+        template=args.template,
+        n=n,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        ks=ks,
+        max_new_tokens=args.max_new_tokens,
+        prompts_per_call=args.prompts_per_call,
+        timeout_s=args.timeout,
+        case_timeout_s=args.case_timeout,
+        memory_mb=args.memory_mb,
+        seed=args.seed,
+    )
 
 
 def _files(pairs: list[str]) -> dict[str, str]:
@@ -123,7 +157,9 @@ def main(argv: list[str] | None = None) -> None:
         if samples is not None:
             counts = {len(rows) for per_problem in samples.values() for rows in per_problem}
             if len(counts) != 1:
-                raise ValueError(f"{args.samples}: every problem needs the same number of samples, got {sorted(counts)}")
+                raise ValueError(
+                    f"{args.samples}: every problem needs the same number of samples, got {sorted(counts)}"
+                )
             config = dataclasses.replace(config, n=counts.pop())  # also checks --k against it
     except (ValueError, FileNotFoundError, ConfigError) as e:
         sys.exit(f"error: {e}")
@@ -137,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         model_name = f"samples {args.samples}"
     total = sum(len(s) for rows in samples.values() for s in rows)
     results = []
-    with Executor(eval_sandbox_config(config, SandboxConfig(workers=args.workers))) as executor, tqdm(total=total, desc="testing", unit="sample") as bar:
+    with (
+        Executor(eval_sandbox_config(config, SandboxConfig(workers=args.workers))) as executor,
+        tqdm(total=total, desc="testing", unit="sample") as bar,
+    ):
         for name, items in problems.items():
             results.append(score_benchmark(name, items, samples[name], executor, config, progress=bar))
     summary = write_report(args.out, results, config, model_name)
@@ -151,13 +190,15 @@ def _generate(args: argparse.Namespace, config: EvalConfig, problems: dict[str, 
     from transformers import AutoTokenizer
 
     from azr_jax.eval.generation import Generator, chat_template_of, load_model, sampler_for
-    from azr_jax.sampling import end_of_sequence_ids
     from azr_jax.eval.prompts import prompt
+    from azr_jax.sampling import end_of_sequence_ids
 
     model, tokenizer_folder, model_name = load_model(args.model, args.step, args.dtype)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
     chat = chat_template_of(tokenizer) if config.template == "chat" else None
-    generator = Generator(sampler_for(model, tokenizer, config, args.dtype), config, end_of_sequence_ids(model.config, tokenizer))
+    generator = Generator(
+        sampler_for(model, tokenizer, config, args.dtype), config, end_of_sequence_ids(model.config, tokenizer)
+    )
     key = jax.random.key(config.seed)
     samples = {}
     total = sum(len(items) for items in problems.values())

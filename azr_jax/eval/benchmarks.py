@@ -43,8 +43,9 @@ import os
 import pickle
 import re
 import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 from azr_jax.eval.math_check import last_boxed
 
@@ -143,13 +144,19 @@ def load_evalplus(name: str, path: Path | None) -> list[CodeProblem]:
             problem = _humaneval_style(name, row, row["prompt"] + row.get("canonical_solution", ""))
         else:
             problem = CodeProblem(
-                benchmark=name, task_id=str(row["task_id"]), style="mbpp", question=row["prompt"].strip(),
-                entry_point=row["entry_point"], test=row.get("test", ""),
+                benchmark=name,
+                task_id=str(row["task_id"]),
+                style="mbpp",
+                question=row["prompt"].strip(),
+                entry_point=row["entry_point"],
+                test=row.get("test", ""),
                 canonical_solution=row.get("code") or row.get("canonical_solution", ""),
-            )  # fmt: skip
+            )
         if "test" not in row:
             if not problem.canonical_solution:
-                raise ValueError(f"{path}: {row['task_id']} has neither a test nor a canonical solution to compare with")
+                raise ValueError(
+                    f"{path}: {row['task_id']} has neither a test nor a canonical solution to compare with"
+                )
             inputs = json.dumps(list(row["base_input"]) + list(row["plus_input"]))
             problem = dataclasses.replace(problem, inputs=inputs, atol=float(row.get("atol") or 0.0))
         problems.append(problem)
@@ -173,10 +180,15 @@ def _from_mbpp_export(row: dict, path: Path | None) -> dict:
 
 def _humaneval_style(name: str, row: dict, canonical: str) -> CodeProblem:
     return CodeProblem(
-        benchmark=name, task_id=str(row["task_id"]), style="humaneval", question=row["prompt"],
-        entry_point=row["entry_point"], prompt_code=row["prompt"], test=row.get("test", ""),
+        benchmark=name,
+        task_id=str(row["task_id"]),
+        style="humaneval",
+        question=row["prompt"],
+        entry_point=row["entry_point"],
+        prompt_code=row["prompt"],
+        test=row.get("test", ""),
         canonical_solution=canonical,
-    )  # fmt: skip
+    )
 
 
 def load_livecodebench(name: str, path: Path | None) -> list[CodeProblem]:
@@ -195,12 +207,18 @@ def load_livecodebench(name: str, path: Path | None) -> list[CodeProblem]:
         functional = bool(cases) and cases[0].get("testtype") == "functional"
         if functional and not metadata.get("func_name"):
             raise ValueError(f"{path}: problem {row['question_id']} has functional tests but no metadata.func_name")
-        problems.append(CodeProblem(
-            benchmark=name, task_id=str(row["question_id"]), style="lcb_functional" if functional else "lcb_stdin",
-            question=row["question_content"], entry_point=metadata.get("func_name", ""),
-            tests=tuple((case["input"], case["output"]) for case in cases),
-            starter_code=row.get("starter_code") or "", date=str(row.get("contest_date") or ""),
-        ))  # fmt: skip
+        problems.append(
+            CodeProblem(
+                benchmark=name,
+                task_id=str(row["question_id"]),
+                style="lcb_functional" if functional else "lcb_stdin",
+                question=row["question_content"],
+                entry_point=metadata.get("func_name", ""),
+                tests=tuple((case["input"], case["output"]) for case in cases),
+                starter_code=row.get("starter_code") or "",
+                date=str(row.get("contest_date") or ""),
+            )
+        )
     return problems
 
 
@@ -232,10 +250,14 @@ def load_math(name: str, path: Path | None) -> list[MathProblem]:
         if answer is None and isinstance(row.get("solution"), str):
             answer = last_boxed(row["solution"])  # MATH-style files (e.g. Minerva's) box it in the solution
         if question is None or answer is None:
-            raise ValueError(f"{path}: line {index + 1} needs a problem (problem/question) and an answer "
-                             f"(answer/final_answer, or a solution with a \\boxed{{}}), has {sorted(row)}")  # fmt: skip
+            raise ValueError(
+                f"{path}: line {index + 1} needs a problem (problem/question) and an answer "
+                f"(answer/final_answer, or a solution with a \\boxed{{}}), has {sorted(row)}"
+            )
         task_id = _first(row, ("task_id", "id", "unique_id", "ID"))
-        problems.append(MathProblem(name, str(index if task_id is None else task_id), str(question), _answer_text(answer)))
+        problems.append(
+            MathProblem(name, str(index if task_id is None else task_id), str(question), _answer_text(answer))
+        )
     return problems
 
 
@@ -265,16 +287,58 @@ _CALL = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*$", re.DOTALL)
 # Names LeetCode-style solutions use without importing them, by module (LiveCodeBench's runner pre-imports
 # these); a module name used as `module.attr` is imported as a module.
 _IMPLICIT_NAMES = {
-    "typing": ("List", "Dict", "Tuple", "Set", "Optional", "Union", "Any", "Callable", "Iterable", "Iterator", "Generator", "Deque", "DefaultDict", "FrozenSet"),
+    "typing": (
+        "List",
+        "Dict",
+        "Tuple",
+        "Set",
+        "Optional",
+        "Union",
+        "Any",
+        "Callable",
+        "Iterable",
+        "Iterator",
+        "Generator",
+        "Deque",
+        "DefaultDict",
+        "FrozenSet",
+    ),
     "collections": ("defaultdict", "deque", "Counter", "OrderedDict"),
-    "math": ("inf", "gcd", "lcm", "comb", "perm", "sqrt", "isqrt", "ceil", "floor", "log", "log2", "log10", "prod", "factorial"),
-    "itertools": ("accumulate", "chain", "combinations", "count", "permutations", "product", "groupby", "islice", "pairwise", "repeat", "zip_longest"),
+    "math": (
+        "inf",
+        "gcd",
+        "lcm",
+        "comb",
+        "perm",
+        "sqrt",
+        "isqrt",
+        "ceil",
+        "floor",
+        "log",
+        "log2",
+        "log10",
+        "prod",
+        "factorial",
+    ),
+    "itertools": (
+        "accumulate",
+        "chain",
+        "combinations",
+        "count",
+        "permutations",
+        "product",
+        "groupby",
+        "islice",
+        "pairwise",
+        "repeat",
+        "zip_longest",
+    ),
     "functools": ("cache", "lru_cache", "reduce", "cmp_to_key"),
     "heapq": ("heappush", "heappop", "heapify", "heappushpop", "heapreplace", "nlargest", "nsmallest"),
     "bisect": ("bisect", "bisect_left", "bisect_right", "insort", "insort_left", "insort_right"),
     "string": ("ascii_lowercase", "ascii_uppercase", "ascii_letters", "digits"),
     "operator": ("itemgetter", "add", "mul", "sub", "xor"),
-}  # fmt: skip
+}
 _NAME_MODULE = {name: module for module, names in _IMPLICIT_NAMES.items() for name in names}
 
 
@@ -351,16 +415,44 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("olympiadbench", "math", "OlympiadBench", load_math, MATH_TOKENS),
         # The public run's in-training validation (its data_sources cruxeval_i, cruxeval_o, livecodebench; the
         # last is input prediction there), at the rollout's response length.
-        Benchmark("cruxeval_i", "reasoning", "CRUXEval-I", functools.partial(load_cruxeval, task_type="abduction"),
-                  VALIDATION_TOKENS, averaged=False, file="cruxeval"),
-        Benchmark("cruxeval_o", "reasoning", "CRUXEval-O", functools.partial(load_cruxeval, task_type="deduction"),
-                  VALIDATION_TOKENS, averaged=False, file="cruxeval"),
-        Benchmark("lcb_execution_i", "reasoning", "LCB-Execution-I", functools.partial(load_lcb_execution, task_type="abduction"),
-                  VALIDATION_TOKENS, averaged=False, file="lcb_execution"),
-        Benchmark("lcb_execution_o", "reasoning", "LCB-Execution-O", functools.partial(load_lcb_execution, task_type="deduction"),
-                  VALIDATION_TOKENS, averaged=False, file="lcb_execution"),
+        Benchmark(
+            "cruxeval_i",
+            "reasoning",
+            "CRUXEval-I",
+            functools.partial(load_cruxeval, task_type="abduction"),
+            VALIDATION_TOKENS,
+            averaged=False,
+            file="cruxeval",
+        ),
+        Benchmark(
+            "cruxeval_o",
+            "reasoning",
+            "CRUXEval-O",
+            functools.partial(load_cruxeval, task_type="deduction"),
+            VALIDATION_TOKENS,
+            averaged=False,
+            file="cruxeval",
+        ),
+        Benchmark(
+            "lcb_execution_i",
+            "reasoning",
+            "LCB-Execution-I",
+            functools.partial(load_lcb_execution, task_type="abduction"),
+            VALIDATION_TOKENS,
+            averaged=False,
+            file="lcb_execution",
+        ),
+        Benchmark(
+            "lcb_execution_o",
+            "reasoning",
+            "LCB-Execution-O",
+            functools.partial(load_lcb_execution, task_type="deduction"),
+            VALIDATION_TOKENS,
+            averaged=False,
+            file="lcb_execution",
+        ),
     )
-}  # fmt: skip
+}
 FILE_NAMES = tuple(dict.fromkeys(b.file_name for b in BENCHMARKS.values()))
 # LiveCodeBench release_v5 (May 2023 to January 2025, 880 problems): the public evaluation script's
 # `--release_version release_v5`, no date filter. The window keeps it whatever later problems a file holds.
@@ -399,7 +491,11 @@ def benchmark_file(name: str, files: Mapping[str, str], data_dir: str) -> Path |
 
 
 def load_benchmark(
-    name: str, files: Mapping[str, str] | None = None, data_dir: str = "", limit: int = 0, dates: tuple[str, str] = ("", "")
+    name: str,
+    files: Mapping[str, str] | None = None,
+    data_dir: str = "",
+    limit: int = 0,
+    dates: tuple[str, str] = ("", ""),
 ) -> list:
     """The problems of benchmark `name` in file order (the first `limit` when limit > 0). `dates` (ISO, start
     inclusive, end exclusive, "" for open) keeps the LiveCodeBench problems of that contest window."""
@@ -407,9 +503,15 @@ def load_benchmark(
     problems = BENCHMARKS[name].load(name, path)
     since, until = dates
     if name == "lcb" and (since or until):
-        problems = [p for p in problems if (not since or p.date[: len(since)] >= since) and (not until or p.date[: len(until)] < until)]
+        problems = [
+            p
+            for p in problems
+            if (not since or p.date[: len(since)] >= since) and (not until or p.date[: len(until)] < until)
+        ]
     if not problems:
-        raise ValueError(f"benchmark {name}: {path} holds no problems" + (f" dated {since} to {until}" if since or until else ""))
+        raise ValueError(
+            f"benchmark {name}: {path} holds no problems" + (f" dated {since} to {until}" if since or until else "")
+        )
     ids = [p.task_id for p in problems]
     if len(set(ids)) != len(ids):
         raise ValueError(f"benchmark {name}: {path} repeats task ids")
@@ -431,4 +533,3 @@ def _jsonl_lines(text: str, source: str) -> list[dict]:
             except json.JSONDecodeError as e:
                 raise ValueError(f"{source}:{number}: not JSON ({e})") from None
     return rows
-

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Sequence
-
-from sandbox import Executor, Status
+from collections.abc import Sequence
 
 from azr_jax.eval.benchmarks import CodeProblem
+from sandbox import Executor, Status
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py|Python|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 _ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL)
@@ -96,7 +95,11 @@ def verdict(status: Status, error_type: str | None) -> str:
 
 
 def check_programs(
-    executor: Executor, problems: Sequence[CodeProblem], programs: Sequence[str], timeout_s: float, test_timeout_s: float
+    executor: Executor,
+    problems: Sequence[CodeProblem],
+    programs: Sequence[str],
+    timeout_s: float,
+    test_timeout_s: float,
 ) -> list[dict]:
     """Runs each (problem, program) pair's tests in the sandbox; one record per pair, in input order:
     {"passed", "verdict", "error_type", "error", "seconds"}."""
@@ -104,10 +107,15 @@ def check_programs(
     limits = [_script_timeout(p, timeout_s, test_timeout_s) for p in problems]
     results = executor.run_scripts(scripts, timeout_s=limits)
     return [
-        {"passed": r.ok, "verdict": verdict(r.status, r.error_type), "error_type": r.error_type, "error": r.error,
-         "seconds": r.seconds}
+        {
+            "passed": r.ok,
+            "verdict": verdict(r.status, r.error_type),
+            "error_type": r.error_type,
+            "error": r.error,
+            "seconds": r.seconds,
+        }
         for r in results
-    ]  # fmt: skip
+    ]
 
 
 def _script_timeout(problem: CodeProblem, timeout_s: float, test_timeout_s: float) -> float:

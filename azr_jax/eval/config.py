@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-
 from azr_jax.eval.benchmarks import BENCHMARKS, LCB_RELEASE_WINDOW
 
 

@@ -9,14 +9,13 @@ the predicted input gives the gold output; any such input counts).
 
 from __future__ import annotations
 
-from typing import Sequence
-
-from sandbox import Executor, Status
+from collections.abc import Sequence
 
 from azr_jax.eval.benchmarks import ExecutionProblem
 from azr_jax.selfplay.parsing import FormatError, parse_solution
 from azr_jax.selfplay.prompts import PromptConfig
 from azr_jax.selfplay.tasks import TaskType
+from sandbox import Executor, Status
 
 
 def extract_answer(problem: ExecutionProblem, response: str, prompts: PromptConfig, bare: bool = False) -> str | None:
@@ -28,14 +27,20 @@ def extract_answer(problem: ExecutionProblem, response: str, prompts: PromptConf
     return parsed.text
 
 
-def check_answers(executor: Executor, problems: Sequence[ExecutionProblem], answers: Sequence[str | None]) -> list[dict]:
+def check_answers(
+    executor: Executor, problems: Sequence[ExecutionProblem], answers: Sequence[str | None]
+) -> list[dict]:
     """One record per (problem, answer), in input order: {"passed", "verdict", "error_type", "error"}; verdict is
     pass, fail (a wrong answer, or an input f fails on), timeout, or no_answer (None: the format was off)."""
     records: list[dict] = [
         {"passed": False, "verdict": "no_answer", "error_type": None, "error": "no answer in the solver format"}
     ] * len(problems)
     for task_type, check in (("deduction", executor.check_deduction), ("abduction", executor.check_abduction)):
-        index = [i for i, (p, a) in enumerate(zip(problems, answers, strict=True)) if p.task_type == task_type and a is not None]
+        index = [
+            i
+            for i, (p, a) in enumerate(zip(problems, answers, strict=True))
+            if p.task_type == task_type and a is not None
+        ]
         if not index:
             continue
         if task_type == "deduction":
@@ -44,5 +49,10 @@ def check_answers(executor: Executor, problems: Sequence[ExecutionProblem], answ
             jobs = [(problems[i].program, answers[i], problems[i].output) for i in index]
         for i, result in zip(index, check(jobs)):
             verdict = "pass" if result.correct else "timeout" if result.status is Status.TIMEOUT else "fail"
-            records[i] = {"passed": result.correct, "verdict": verdict, "error_type": result.error_type, "error": result.error}
+            records[i] = {
+                "passed": result.correct,
+                "verdict": verdict,
+                "error_type": result.error_type,
+                "error": result.error,
+            }
     return records

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,9 @@ def chat_template_of(tokenizer: Any):
 
 
 def sampler_for(model: Qwen2ForCausalLM, tokenizer: Any, config: EvalConfig, cache_dtype: str) -> Sampler:
-    return Sampler(model, tokenizer, SamplerConfig(max_new_tokens_cap=config.longest_generation, cache_dtype=cache_dtype))
+    return Sampler(
+        model, tokenizer, SamplerConfig(max_new_tokens_cap=config.longest_generation, cache_dtype=cache_dtype)
+    )
 
 
 class Generator:
@@ -67,9 +70,16 @@ class Generator:
             batch = list(prompts[start : start + c.prompts_per_call])
             key, call_key = jax.random.split(key)
             out = self.sampler.generate(
-                batch, key=call_key, max_new_tokens=max_new_tokens, temperature=c.temperature, top_p=c.top_p,
-                n=c.n, stop=STOP, eos_ids=self.eos, state=params,
-            )  # fmt: skip
+                batch,
+                key=call_key,
+                max_new_tokens=max_new_tokens,
+                temperature=c.temperature,
+                top_p=c.top_p,
+                n=c.n,
+                stop=STOP,
+                eos_ids=self.eos,
+                state=params,
+            )
             responses += [out.texts[i * c.n : (i + 1) * c.n] for i in range(len(batch))]
             if progress is not None:
                 progress.update(len(batch))

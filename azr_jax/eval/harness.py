@@ -8,15 +8,14 @@ Results keep the input order of the problems and of their samples.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence
-
-from sandbox import Executor, SandboxConfig
+from collections.abc import Mapping, Sequence
 
 from azr_jax.eval import code_check, execution_check, math_check
 from azr_jax.eval.benchmarks import BENCHMARKS, CodeProblem, ExecutionProblem, MathProblem, Problem, load_benchmark
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.pass_at_k import mean_pass_at_k
 from azr_jax.selfplay.prompts import PromptConfig
+from sandbox import Executor, SandboxConfig
 
 CHECK_CHUNK = 256  # scripts per sandbox call: enough to keep every worker busy, few enough for the progress bar
 
@@ -42,9 +41,15 @@ def eval_sandbox_config(config: EvalConfig, base: SandboxConfig) -> SandboxConfi
     room for LiveCodeBench's stdin files, and top-level helpers allowed beside `f` (benchmark programs are given,
     not proposed: the one-function rule is a rule for proposals)."""
     return dataclasses.replace(
-        base, timeout_s=config.timeout_s, memory_mb=config.memory_mb, site_packages=True,
-        preload_modules=math_check.PRELOAD, file_size_mb=64, tmpfs_mb=128, allow_helpers=True,
-    )  # fmt: skip
+        base,
+        timeout_s=config.timeout_s,
+        memory_mb=config.memory_mb,
+        site_packages=True,
+        preload_modules=math_check.PRELOAD,
+        file_size_mb=64,
+        tmpfs_mb=128,
+        allow_helpers=True,
+    )
 
 
 def score_benchmark(
@@ -84,25 +89,37 @@ def _check(chunk: list[tuple[Problem, dict]], executor: Executor, config: EvalCo
         answers = [execution_check.extract_answer(p, _text(s), prompts, bool(s.get("from_samples"))) for p, s in chunk]
         verdicts = execution_check.check_answers(executor, [p for p, _ in chunk], answers)
         return [
-            {"benchmark": p.benchmark, "task_id": p.task_id, "completion": s.get("completion"), "answer": a,
-             "gold": p.output if p.task_type == "deduction" else p.input, **v}
+            {
+                "benchmark": p.benchmark,
+                "task_id": p.task_id,
+                "completion": s.get("completion"),
+                "answer": a,
+                "gold": p.output if p.task_type == "deduction" else p.input,
+                **v,
+            }
             for (p, s), a, v in zip(chunk, answers, verdicts)
-        ]  # fmt: skip
+        ]
     if isinstance(chunk[0][0], MathProblem):
         answers = [_answer(sample) for _, sample in chunk]
         verdicts = math_check.check_answers(executor, [p.answer for p, _ in chunk], answers, config.timeout_s)
         return [
-            {"benchmark": p.benchmark, "task_id": p.task_id, "completion": s.get("completion"), "answer": a,
-             "gold": p.answer, **v}
+            {
+                "benchmark": p.benchmark,
+                "task_id": p.task_id,
+                "completion": s.get("completion"),
+                "answer": a,
+                "gold": p.answer,
+                **v,
+            }
             for (p, s), a, v in zip(chunk, answers, verdicts)
-        ]  # fmt: skip
+        ]
     problems: list[CodeProblem] = [p for p, _ in chunk]  # type: ignore[misc]
     programs = [_program(p, s) for p, s in chunk]
     verdicts = code_check.check_programs(executor, problems, programs, config.timeout_s, config.case_timeout_s)
     return [
         {"benchmark": p.benchmark, "task_id": p.task_id, "completion": s.get("completion"), "program": program, **v}
         for (p, s), program, v in zip(chunk, programs, verdicts)
-    ]  # fmt: skip
+    ]
 
 
 def _text(sample: dict) -> str:

@@ -11,7 +11,7 @@ math_verify once at start (SandboxConfig.preload_modules) so each check costs a 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from sandbox import Executor
 
@@ -59,17 +59,23 @@ def equivalence_script(gold: str, answer: str) -> str:
     )
 
 
-def check_answers(executor: Executor, golds: Sequence[str], answers: Sequence[str | None], timeout_s: float) -> list[dict]:
+def check_answers(
+    executor: Executor, golds: Sequence[str], answers: Sequence[str | None], timeout_s: float
+) -> list[dict]:
     """One record per (gold, extracted answer) in input order: {"passed", "verdict", "error"}; a missing answer
     fails without running anything. The executor's workers must have PRELOAD imported."""
     runnable = [i for i, answer in enumerate(answers) if answer]
     results = executor.run_scripts([equivalence_script(golds[i], answers[i]) for i in runnable], timeout_s=timeout_s)
-    records = [{"passed": False, "verdict": "no_answer", "error": "no \\boxed{} or <answer> in the response"}
-               for _ in answers]  # fmt: skip
+    records = [
+        {"passed": False, "verdict": "no_answer", "error": "no \\boxed{} or <answer> in the response"} for _ in answers
+    ]
     for i, result in zip(runnable, results):
         if result.ok:
             records[i] = {"passed": True, "verdict": "pass", "error": None}
         else:
-            records[i] = {"passed": False, "verdict": "timeout" if result.status.value == "timeout" else "fail",
-                          "error": result.error}  # fmt: skip
+            records[i] = {
+                "passed": False,
+                "verdict": "timeout" if result.status.value == "timeout" else "fail",
+                "error": result.error,
+            }
     return records

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-from sandbox import Executor, SandboxConfig
 
 from azr_jax.config import ConfigError
 from azr_jax.eval.config import EvalConfig
@@ -23,11 +22,17 @@ from azr_jax.eval.harness import eval_sandbox_config, load_problems, score_bench
 from azr_jax.eval.prompts import prompt
 from azr_jax.eval.report import flat_metrics, write_report
 from azr_jax.sampling import Sampler, end_of_sequence_ids
+from sandbox import Executor, SandboxConfig
 
 
 class PeriodicEval:
     def __init__(
-        self, config: EvalConfig, sampler: Sampler, tokenizer: Any, out_dir: Path | None, sandbox: SandboxConfig = SandboxConfig()
+        self,
+        config: EvalConfig,
+        sampler: Sampler,
+        tokenizer: Any,
+        out_dir: Path | None,
+        sandbox: SandboxConfig = SandboxConfig(),  # noqa: B008 - frozen: one shared immutable default
     ):
         self.config = config
         self.out_dir = out_dir
@@ -36,8 +41,14 @@ class PeriodicEval:
         except (FileNotFoundError, ValueError) as e:
             raise ConfigError(f"eval.benchmarks: {e}") from None
         chat = chat_template_of(tokenizer) if config.template == "chat" else None
-        self.prompts = {name: [prompt(p, config.template, chat) for p in items] for name, items in self.problems.items()}
-        longest = max(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for texts in self.prompts.values() for text in texts)
+        self.prompts = {
+            name: [prompt(p, config.template, chat) for p in items] for name, items in self.problems.items()
+        }
+        longest = max(
+            len(tokenizer(text, add_special_tokens=False)["input_ids"])
+            for texts in self.prompts.values()
+            for text in texts
+        )
         if longest > max(sampler.config.prompt_buckets):
             raise ConfigError(
                 f"eval.benchmarks: a prompt of {longest} tokens exceeds the largest of sampler.prompt_buckets "

@@ -34,9 +34,7 @@ def _code_task(problem: CodeProblem) -> str:
             f"```python\n{problem.prompt_code.rstrip()}\n```\n\n{_CODE_ANSWER}"
         )
     if problem.style == "mbpp":
-        return (
-            f"Write a Python function `{problem.entry_point}` for this task.\n\n{problem.question}\n\n{_CODE_ANSWER}"
-        )
+        return f"Write a Python function `{problem.entry_point}` for this task.\n\n{problem.question}\n\n{_CODE_ANSWER}"
     if problem.style == "lcb_functional":
         return (
             f"{problem.question.strip()}\n\nComplete this starter code (keep the class and method names):\n"

@@ -1,8 +1,8 @@
 """What an evaluation writes: a Markdown table, results.json, and one JSONL of verdicts per benchmark.
 
-    OUT/results.md              the table: each benchmark, code average, math average, overall (pass@k in %)
-    OUT/results.json            the same numbers, the model, the settings, the time
-    OUT/samples/<name>.jsonl    one line per (problem, sample): completion, program or answer, verdict, error
+OUT/results.md              the table: each benchmark, code average, math average, overall (pass@k in %)
+OUT/results.json            the same numbers, the model, the settings, the time
+OUT/samples/<name>.jsonl    one line per (problem, sample): completion, program or answer, verdict, error
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import BenchmarkResult, averages
@@ -24,7 +24,12 @@ def summary(results: Sequence[BenchmarkResult], config: EvalConfig, model: str) 
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": dataclasses.asdict(config),
         "benchmarks": {
-            r.name: {"title": r.title, "kind": r.kind, "problems": len({rec["task_id"] for rec in r.records}), **r.scores}
+            r.name: {
+                "title": r.title,
+                "kind": r.kind,
+                "problems": len({rec["task_id"] for rec in r.records}),
+                **r.scores,
+            }
             for r in results
         },
         "averages": {metric: averages(results, metric) for metric in metrics},

@@ -77,9 +77,15 @@ def to_hf(array: np.ndarray, layout: str) -> np.ndarray:
 
 # Files of a Hugging Face folder that belong to the tokenizer (and generation defaults); a model ships a subset.
 TOKENIZER_FILES = (
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
-    "merges.txt", "generation_config.json", "chat_template.jinja",
-)  # fmt: skip
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "generation_config.json",
+    "chat_template.jinja",
+)
 
 
 def copy_tokenizer_files(source: Path, destination: Path) -> None:
@@ -102,7 +108,9 @@ def resolve_model_folder(path_or_hub_id: str | Path) -> Path:
     text = str(path_or_hub_id)
     looks_like_hub_id = re.fullmatch(r"[\w.-]+/[\w.-]+", text) is not None and not text.startswith((".", "/", "~"))
     if not looks_like_hub_id:
-        raise FileNotFoundError(f"model path {text!r} does not exist (expected a folder with config.json and *.safetensors)")
+        raise FileNotFoundError(
+            f"model path {text!r} does not exist (expected a folder with config.json and *.safetensors)"
+        )
     patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
     hint = (
         f"model {text!r} is neither a local folder nor in the local Hugging Face cache. On a machine with network "
@@ -137,7 +145,7 @@ def _tensor_files(folder: Path) -> dict[str, Path]:
             "(PyTorch .bin checkpoints are not read: convert them with transformers' save_pretrained)"
         )
     with safe_open(single, framework="numpy") as f:
-        return {name: single for name in f.keys()}
+        return dict.fromkeys(f.keys(), single)
 
 
 # ---- loading ----

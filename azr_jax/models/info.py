@@ -49,7 +49,9 @@ def load_config(name_or_path: str) -> Qwen2Config:
     if path.is_dir():
         path = path / "config.json"
     if not path.is_file():
-        raise SystemExit(f"error: {name_or_path!r} is neither a preset ({', '.join(PRESETS)}) nor a folder with config.json")
+        raise SystemExit(
+            f"error: {name_or_path!r} is neither a preset ({', '.join(PRESETS)}) nor a folder with config.json"
+        )
     return Qwen2Config.from_json_file(path)
 
 
@@ -163,7 +165,10 @@ class MemoryPlan:
             ("= sampling peak", self.sampling_peak),
             ("update: gradients, accumulator, AdamW update", self.gradients),
             ("update: the step's batch", self.batch),
-            (f"update: activations, {self.update_rows} sequences x {self.update_length} tokens, remat", self.activations),
+            (
+                f"update: activations, {self.update_rows} sequences x {self.update_length} tokens, remat",
+                self.activations,
+            ),
             ("= update peak", self.update_peak),
         ]
         width = max(len(name) for name, _ in rows)
@@ -199,7 +204,11 @@ class MemoryPlan:
 
 
 def memory_plan(
-    model: Qwen2Config, run: RunConfig, mesh: Mapping[str, int], attention: str = "cudnn", num_sequences: int | None = None
+    model: Qwen2Config,
+    run: RunConfig,
+    mesh: Mapping[str, int],
+    attention: str = "cudnn",
+    num_sequences: int | None = None,
 ) -> MemoryPlan:
     """The per-device plan of `run` for `model` on a mesh of these axis sizes. attention: "cudnn" (fused, no
     [rows, heads, length, length] scores) or "xla" (the scores exist, one layer at a time). num_sequences: the
@@ -211,7 +220,11 @@ def memory_plan(
     cache_bytes = jnp.dtype(run.sampler.cache_dtype).itemsize
     rollout, sampler, rl = run.rollout, run.sampler, run.rl
     e, m, layers, v = model.hidden_size, model.intermediate_size, model.num_hidden_layers, model.vocab_size
-    q_width, kv_width, heads = model.num_attention_heads * model.head_dim, model.num_key_value_heads * model.head_dim, model.num_attention_heads
+    q_width, kv_width, heads = (
+        model.num_attention_heads * model.head_dim,
+        model.num_key_value_heads * model.head_dim,
+        model.num_attention_heads,
+    )
     kv_split = mesh["tensor"] if model.num_key_value_heads % mesh["tensor"] == 0 else 1
     head_split = mesh["tensor"] if heads % mesh["tensor"] == 0 else 1
 
@@ -219,7 +232,12 @@ def memory_plan(
     width = _bucket(rollout.max_prompt_tokens, sampler.prompt_buckets)
     slots = width + sampler.max_new_tokens_cap
     prompts_per_step = 3 * rollout.batch_size // rollout.samples_per_prompt
-    calls = [(min(rollout.max_prompts_per_call, prompts_per_step), max(run.selfplay.rewards.n_solver_rollouts, rollout.samples_per_prompt))]
+    calls = [
+        (
+            min(rollout.max_prompts_per_call, prompts_per_step),
+            max(run.selfplay.rewards.n_solver_rollouts, rollout.samples_per_prompt),
+        )
+    ]
     if run.eval.every_steps:
         calls.append((run.eval.prompts_per_call, run.eval.n))
     prompts, n = max(((_bucket(p, sampler.batch_buckets), n) for p, n in calls), key=lambda c: c[0] * c[1])
@@ -230,9 +248,13 @@ def memory_plan(
 
     token_kv = 2 * layers * kv_width * cache_bytes // kv_split
     # The prefill's cache and its n-fold repeat exist together for a moment; decoding then updates the repeat in place.
-    kv_cache = (split_rows(prompts) + split_rows(rows)) * slots * token_kv + split_rows(rows) * sampler.max_new_tokens_cap * 8
+    kv_cache = (split_rows(prompts) + split_rows(rows)) * slots * token_kv + split_rows(
+        rows
+    ) * sampler.max_new_tokens_cap * 8
     p = split_rows(prompts)
-    prefill = p * width * (3 * e + (q_width // head_split + 2 * kv_width // kv_split) * 2 + 3 * m // head_split) * compute
+    prefill = (
+        p * width * (3 * e + (q_width // head_split + 2 * kv_width // kv_split) * 2 + 3 * m // head_split) * compute
+    )
     prefill += p * width * e * 4 + rows * v * 4 * 2  # float32 norm input; the last position's logits and their softmax
     if attention == "xla":
         prefill += p * (heads // head_split) * width * width * (4 + 4 + compute)
@@ -245,7 +267,9 @@ def memory_plan(
     r = -(-layout_micro // batch_shards)
     tokens = r * length
     kept = layers * tokens * e * compute
-    one_layer = tokens * (4 * e + 2 * (q_width // head_split) + 2 * (kv_width // kv_split) + 4 * m // head_split) * compute
+    one_layer = (
+        tokens * (4 * e + 2 * (q_width // head_split) + 2 * (kv_width // kv_split) + 4 * m // head_split) * compute
+    )
     one_layer += tokens * (2 * e + q_width // head_split + kv_width // kv_split) * 4  # float32 norms and rotary
     scores = r * (heads // head_split) * length * length
     if attention == "xla":
@@ -326,18 +350,27 @@ def _load_run_config(path: str, overrides: list[str], model: str) -> RunConfig:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", help=f"a preset ({', '.join(PRESETS)}) or a Hugging Face folder; "
-                        "default with --config: its model.path")  # fmt: skip
+    parser.add_argument(
+        "model",
+        nargs="?",
+        help=f"a preset ({', '.join(PRESETS)}) or a Hugging Face folder; default with --config: its model.path",
+    )
     parser.add_argument("--param-dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--config", help="a run config (configs/*.py): print its memory plan per device")
     parser.add_argument("--devices", type=int, default=1, help="devices of the mesh (default 1)")
     parser.add_argument("--device-memory-gib", type=float, default=None, help="memory of one device, to say if it fits")
-    parser.add_argument("--attention", default="cudnn", choices=["cudnn", "xla"],
-                        help="cudnn: GPUs in bfloat16 (fused, no score tensor); xla: CPUs and float32")  # fmt: skip
+    parser.add_argument(
+        "--attention",
+        default="cudnn",
+        choices=["cudnn", "xla"],
+        help="cudnn: GPUs in bfloat16 (fused, no score tensor); xla: CPUs and float32",
+    )
     args, overrides = parser.parse_known_args(argv)
     unknown = [o for o in overrides if not o.startswith("--config.") or "=" not in o]
     if unknown or (overrides and not args.config):
-        parser.error(f"unrecognized arguments: {' '.join(unknown or overrides)} (overrides are --config.SECTION.FIELD=VALUE)")
+        parser.error(
+            f"unrecognized arguments: {' '.join(unknown or overrides)} (overrides are --config.SECTION.FIELD=VALUE)"
+        )
     if args.config is None:
         if args.model is None:
             parser.error("give a model (preset or folder), --config, or both")

@@ -171,11 +171,13 @@ def sequence_attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: jax.A
         return jnp.take_along_axis(x, ((steps + shift[:, None]) % length)[:, :, None, None], axis=1)
 
     out = jax.nn.dot_product_attention(
-        rotate(q, first), rotate(k, first), rotate(v, first),
+        rotate(q, first),
+        rotate(k, first),
+        rotate(v, first),
         is_causal=True,
         key_value_seq_lengths=jnp.maximum(count, 1),  # an all-padding row reads its first slot, not nothing
         implementation=attention_implementation(q.dtype),
-    )  # fmt: skip
+    )
     out = rotate(out, -first)
     return jnp.where(contiguous[:, None, None, None], out, jnp.nan)
 
@@ -241,11 +243,16 @@ class Qwen2ForCausalLM(nnx.Module):
             rngs, _normal, (config.vocab_size, config.hidden_size), ("vocab", "embed"), param_dtype
         )
         self.layers = nnx.List(
-            [DecoderLayer(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs) for _ in range(config.num_hidden_layers)]
+            [
+                DecoderLayer(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+                for _ in range(config.num_hidden_layers)
+            ]
         )
         self.final_norm = RMSNorm(config.hidden_size, config.rms_norm_eps, param_dtype=param_dtype, rngs=rngs)
         if not config.tie_word_embeddings:
-            self.lm_head = _param(rngs, _normal, (config.hidden_size, config.vocab_size), ("embed", "vocab"), param_dtype)
+            self.lm_head = _param(
+                rngs, _normal, (config.hidden_size, config.vocab_size), ("embed", "vocab"), param_dtype
+            )
 
     def __call__(self, input_ids, attention_mask=None, positions=None) -> jax.Array:
         hidden, _ = self.hidden_states(input_ids, attention_mask, positions)
@@ -300,7 +307,9 @@ class Qwen2ForCausalLM(nnx.Module):
             return jnp.einsum(
                 "...e,ve->...v", hidden, self.embed_tokens[...].astype(self.dtype), preferred_element_type=jnp.float32
             )
-        return jnp.einsum("...e,ev->...v", hidden, self.lm_head[...].astype(self.dtype), preferred_element_type=jnp.float32)
+        return jnp.einsum(
+            "...e,ev->...v", hidden, self.lm_head[...].astype(self.dtype), preferred_element_type=jnp.float32
+        )
 
     def _constrain_batch(self, x: jax.Array) -> jax.Array:
         if self.mesh is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
@@ -110,13 +110,17 @@ def partition_spec(
     replicated (e.g. Qwen2.5-3B's 2 KV heads on a tensor axis of 4), with a note in the log.
     """
     if len(logical_axes) != len(shape):
-        raise ShardingRuleError(f"{what}: {len(logical_axes)} logical axes {tuple(logical_axes)} for shape {tuple(shape)}")
+        raise ShardingRuleError(
+            f"{what}: {len(logical_axes)} logical axes {tuple(logical_axes)} for shape {tuple(shape)}"
+        )
     spec = []
     for name, size, axes in zip(logical_axes, shape, logical_to_physical(logical_axes, rules, what)):
         axes = (axes,) if isinstance(axes, str) else tuple(axes or ())
         unknown = [a for a in axes if a not in mesh.shape]
         if unknown:
-            raise ShardingRuleError(f"{what}: logical axis {name!r} is split over {unknown}, not in the mesh {MESH_AXES}")
+            raise ShardingRuleError(
+                f"{what}: logical axis {name!r} is split over {unknown}, not in the mesh {MESH_AXES}"
+            )
         axes = tuple(a for a in axes if mesh.shape[a] > 1)
         if axes and size % math.prod(mesh.shape[a] for a in axes):
             _note_replicated(name, size, axes)

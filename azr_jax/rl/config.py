@@ -6,8 +6,6 @@ import dataclasses
 from typing import Literal
 
 
-
-
 @dataclasses.dataclass(frozen=True)
 class RLConfig:
     # ---- optimizer: optax AdamW on float32 master weights, the paper's settings ----

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,14 @@ from jax.sharding import NamedSharding
 from azr_jax.models.qwen2 import KVCache, Qwen2ForCausalLM
 from azr_jax.models.qwen2_config import Qwen2Config
 from azr_jax.models.sharding import batch_sharding, batch_shards, partition_spec, replicated
-from azr_jax.sampling.stop_strings import StopTable, append_and_match, build_stop_table, cut_at_stop, empty_tail, token_bytes
+from azr_jax.sampling.stop_strings import (
+    StopTable,
+    append_and_match,
+    build_stop_table,
+    cut_at_stop,
+    empty_tail,
+    token_bytes,
+)
 from azr_jax.sampling.token_sampling import SamplingParams, sample_tokens
 
 
@@ -121,7 +129,12 @@ class Sampler:
     """
 
     def __init__(
-        self, model: Qwen2ForCausalLM, tokenizer: Any = None, config: SamplerConfig = SamplerConfig(), *, keep_weights: bool = True
+        self,
+        model: Qwen2ForCausalLM,
+        tokenizer: Any = None,
+        config: SamplerConfig = SamplerConfig(),
+        *,
+        keep_weights: bool = True,
     ):
         self.model_config = model.config
         self.mesh = model.mesh
@@ -158,7 +171,9 @@ class Sampler:
         the model's structure, shapes, dtypes and shardings; default: those the sampler was built with."""
         cfg = self.config
         if not 0 < max_new_tokens <= cfg.max_new_tokens_cap:
-            raise ValueError(f"max_new_tokens {max_new_tokens} must be in 1..{cfg.max_new_tokens_cap} (SamplerConfig.max_new_tokens_cap)")
+            raise ValueError(
+                f"max_new_tokens {max_new_tokens} must be in 1..{cfg.max_new_tokens_cap} (SamplerConfig.max_new_tokens_cap)"
+            )
         if stop and self.tokenizer is None:
             raise ValueError("stop strings need the sampler to have a tokenizer")
         prompt_ids = [self._encode(p) for p in prompts]
@@ -193,11 +208,19 @@ class Sampler:
         for (path, x), spec in zip(paths, specs):
             name = jax.tree_util.keystr(path)
             if isinstance(x, jax.Array) and x.is_deleted():
-                raise ValueError(f"state{name}: the array was deleted (donated to an update?); pass the current weights")
+                raise ValueError(
+                    f"state{name}: the array was deleted (donated to an update?); pass the current weights"
+                )
             if tuple(x.shape) != spec.shape or x.dtype != spec.dtype:
-                raise ValueError(f"state{name}: {x.dtype}{list(x.shape)}, the model's is {spec.dtype}{list(spec.shape)}")
+                raise ValueError(
+                    f"state{name}: {x.dtype}{list(x.shape)}, the model's is {spec.dtype}{list(spec.shape)}"
+                )
             sharding = getattr(x, "sharding", None)
-            if spec.sharding is not None and sharding is not None and not sharding.is_equivalent_to(spec.sharding, x.ndim):
+            if (
+                spec.sharding is not None
+                and sharding is not None
+                and not sharding.is_equivalent_to(spec.sharding, x.ndim)
+            ):
                 raise ValueError(f"state{name}: sharded as {sharding}, the model's weights as {spec.sharding}")
         return state
 
@@ -244,7 +267,9 @@ class Sampler:
     def _stop_table(self, stop: tuple[str, ...]) -> StopTable:
         if stop not in self._stop_tables:
             cfg = self.config
-            self._stop_tables[stop] = build_stop_table(self._token_bytes, stop, cfg.max_stop_strings, cfg.max_stop_bytes)
+            self._stop_tables[stop] = build_stop_table(
+                self._token_bytes, stop, cfg.max_stop_strings, cfg.max_stop_bytes
+            )
         return self._stop_tables[stop]
 
     def _collect(self, state: _DecodeState, num_prompts: int, n: int, stop: Sequence[str]) -> SampleOutput:
@@ -258,7 +283,9 @@ class Sampler:
         texts = None
         if self.tokenizer is not None:
             texts = [
-                cut_at_stop(self.tokenizer.decode(token_ids[i, : lengths[i]].tolist()), stop, self.config.include_stop_in_text)[0]
+                cut_at_stop(
+                    self.tokenizer.decode(token_ids[i, : lengths[i]].tolist()), stop, self.config.include_stop_in_text
+                )[0]
                 for i in range(rows)
             ]
         token_ids = np.where(np.arange(width)[None, :] < lengths[:, None], token_ids, self.config.pad_id)

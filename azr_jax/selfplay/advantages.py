@@ -12,10 +12,10 @@ are exactly 0 (not (r - mean) / eps, which would turn rounding noise into full-s
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
-
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,10 +19,9 @@ references (or on fewer of them), a solver prompt is replaced by another of its 
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
-from sandbox.policy import DEFAULT_POLICY
 
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.config import SelfPlayConfig
@@ -37,6 +36,7 @@ from azr_jax.selfplay.prompts import (
     solver_prompt,
 )
 from azr_jax.selfplay.tasks import InductionTask, Task, TaskType, Triplet
+from sandbox.policy import DEFAULT_POLICY
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-
 from azr_jax.selfplay.advantages import AdvantageConfig
 from azr_jax.selfplay.buffer import BufferConfig
 from azr_jax.selfplay.prompts import PromptConfig

@@ -7,7 +7,7 @@ pays. Every verdict comes from the executor, which compares plain data in truste
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,7 +18,10 @@ from sandbox import Executor, InductionResult, Status
 
 
 def grade(
-    executor: Executor, task_type: TaskType, tasks: Sequence[Task], answers: Sequence[SolverAnswer | FormatError],
+    executor: Executor,
+    task_type: TaskType,
+    tasks: Sequence[Task],
+    answers: Sequence[SolverAnswer | FormatError],
     config: RewardConfig,
 ) -> np.ndarray:
     """Correctness in [0, 1] of each answer to its task; 0 for a format error. One executor call."""

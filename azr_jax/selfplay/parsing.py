@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from azr_jax.selfplay.prompts import THINK_OPEN, PromptConfig
 from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
@@ -69,7 +69,7 @@ class SolverAnswer:
     text: str
 
 
-Candidate = Union[CandidateTriplet, CandidateInduction]
+Candidate = CandidateTriplet | CandidateInduction
 
 _FLAGS = re.DOTALL | re.IGNORECASE
 _HEAD = re.compile(r"<think>(.*?)</think>\s*<answer>", _FLAGS)
@@ -118,10 +118,11 @@ def extract_imports(program: str) -> tuple[str, ...]:
     try:
         tree = ast.parse(program)
         nodes = sorted(
-            (n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))), key=lambda n: (n.lineno, n.col_offset)
+            (n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))),
+            key=lambda n: (n.lineno, n.col_offset),
         )
         found = [ast.unparse(n) for n in nodes]
-    except Exception:  # noqa: BLE001 - any parse failure falls back to reading lines; the executor rejects bad code
+    except Exception:
         found = [line.strip() for line in program.splitlines() if re.match(r"\s*(import|from)\s+\w", line)]
     return tuple(dict.fromkeys(found))
 
@@ -209,7 +210,9 @@ def _induction_proposal(answer: str, config: PromptConfig, program: Triplet) -> 
         if found is None:
             return FormatError("no ```message block")
         message = found.group(1).strip()
-    return CandidateInduction(program=program.program, inputs=tuple(inputs[-n:]), message=message, imports=program.imports)
+    return CandidateInduction(
+        program=program.program, inputs=tuple(inputs[-n:]), message=message, imports=program.imports
+    )
 
 
 def parse_solution(

@@ -9,8 +9,8 @@ this module needs no tokenizer).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Literal, Sequence
-
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
 
@@ -198,8 +198,11 @@ def proposer_prompt(
         "Inside <answer> </answer> give the program in one ```python block and the input in one ```input block. "
         "Write the input as the arguments appear between the parentheses of a call `f(...)`; separate "
         "several arguments with commas. For example:",
-        "<answer>\n" + _fenced("python", "def f(numbers, k):\n    return sorted(numbers)[k]")
-        + "\n" + _fenced("input", "[5, 3, 9], 1") + "\n</answer>",
+        "<answer>\n"
+        + _fenced("python", "def f(numbers, k):\n    return sorted(numbers)[k]")
+        + "\n"
+        + _fenced("input", "[5, 3, 9], 1")
+        + "\n</answer>",
     ]
     return "\n\n".join(sections)
 
@@ -223,10 +226,14 @@ def _induction_proposer_prompt(program: Triplet, config: PromptConfig) -> str:
         "- Each input is written as the arguments appear between the parentheses of a call `f(...)`.\n"
         "- The message describes the task or gives a hint, in words, without code.",
         "### Answer format",
-        f"Inside <answer> </answer> give {n} ```input blocks, one input each, then one ```message block. "
-        "For example:",
-        "<answer>\n" + _fenced("input", "[1, 2, 3]") + "\n" + _fenced("input", "[]") + "\n...\n"
-        + _fenced("message", "The function summarises a list of numbers.") + "\n</answer>",
+        f"Inside <answer> </answer> give {n} ```input blocks, one input each, then one ```message block. For example:",
+        "<answer>\n"
+        + _fenced("input", "[1, 2, 3]")
+        + "\n"
+        + _fenced("input", "[]")
+        + "\n...\n"
+        + _fenced("message", "The function summarises a list of numbers.")
+        + "\n</answer>",
     ]
     return "\n\n".join(sections)
 
@@ -267,7 +274,8 @@ def solver_prompt(task_type: TaskType, task: Triplet | InductionTask) -> str:
             "### Answer format",
             "Inside <answer> </answer> give the input in one ```input block, written as the arguments appear "
             "between the parentheses of a call `f(...)`, for example:\n<answer>\n"
-            + _fenced("input", "[5, 3, 9], 1") + "\n</answer>",
+            + _fenced("input", "[5, 3, 9], 1")
+            + "\n</answer>",
         ]
     return "\n\n".join(sections)
 

@@ -11,7 +11,6 @@ from typing import Literal
 import numpy as np
 
 
-
 @dataclasses.dataclass(frozen=True)
 class RewardConfig:
     n_solver_rollouts: int = 8  # solver samples per proposed task that estimate its solve rate
@@ -40,7 +39,9 @@ class RewardConfig:
         if self.rollout_format not in ("graded", "required"):
             raise ValueError(f"rollout_format must be 'graded' or 'required', got {self.rollout_format!r}")
         if self.induction_failed_checks not in ("excluded", "wrong"):
-            raise ValueError(f"induction_failed_checks must be 'excluded' or 'wrong', got {self.induction_failed_checks!r}")
+            raise ValueError(
+                f"induction_failed_checks must be 'excluded' or 'wrong', got {self.induction_failed_checks!r}"
+            )
         if self.n_solver_rollouts < 1:
             raise ValueError(f"n_solver_rollouts must be >= 1, got {self.n_solver_rollouts}")
 

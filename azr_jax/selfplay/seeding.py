@@ -18,7 +18,8 @@ import dataclasses
 import functools
 import json
 import os
-from typing import Callable, Literal, Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def load_seed_files(
     limit: int | None = None,
 ) -> dict[TaskType, int]:
     """Adds seed files in the public AZR format: triplets go to deduction and abduction, induction to induction."""
-    added = {t: 0 for t in TaskType}
+    added = dict.fromkeys(TaskType, 0)
     if triplets_path is not None:
         triplets = load_seed_file(triplets_path, TaskType.DEDUCTION)[:limit]
         for t in (TaskType.DEDUCTION, TaskType.ABDUCTION):
@@ -109,7 +110,9 @@ def seed_buffers(
     return reports
 
 
-def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_words, chat_template, limit) -> SeedingReport:
+def _seed_triplets(
+    buffer, generate, validate, rng, seeding, prompts, banned_words, chat_template, limit
+) -> SeedingReport:
     report = SeedingReport()
 
     def draw():
@@ -127,7 +130,9 @@ def _seed_triplets(buffer, generate, validate, rng, seeding, prompts, banned_wor
     return _seed_in_rounds(buffer, candidates, validate, seeding, report)
 
 
-def _seed_induction(buffer, programs_buffer, generate, validate, rng, seeding, prompts, chat_template, limit) -> SeedingReport:
+def _seed_induction(
+    buffer, programs_buffer, generate, validate, rng, seeding, prompts, chat_template, limit
+) -> SeedingReport:
     report = SeedingReport()
 
     def draw():

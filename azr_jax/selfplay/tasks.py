@@ -12,7 +12,8 @@ import ast
 import dataclasses
 import enum
 import re
-from typing import Any, Mapping, Union
+from collections.abc import Mapping
+from typing import Any
 
 
 class TaskType(str, enum.Enum):
@@ -113,7 +114,7 @@ class InductionTask:
         return normalize_program(self.program) + "\x00" + "\x01".join(normalize_arguments(i) for i in self.inputs)
 
 
-Task = Union[Triplet, InductionTask]
+Task = Triplet | InductionTask
 
 
 def record_class(task_type: TaskType) -> type[Triplet] | type[InductionTask]:
@@ -125,8 +126,22 @@ def identity_seed(task_type: TaskType) -> Task:
     if TaskType(task_type) is TaskType.INDUCTION:
         # The public code's induction seed: the identity on six inputs of different types (3 shown, 3 held out).
         # Outputs are the reprs the executor gives (the public file repeats the input texts instead).
-        inputs = (IDENTITY_INPUT, "1", "dict(a=1, b=2)", "(1.1, 1.2, 1.3)", '"[[1, 0, 0], [0, 0, 0], [0, 0, 0]]"', "1001101100010001")
-        outputs = ("'Hello world'", "1", "{'a': 1, 'b': 2}", "(1.1, 1.2, 1.3)", "'[[1, 0, 0], [0, 0, 0], [0, 0, 0]]'", "1001101100010001")
+        inputs = (
+            IDENTITY_INPUT,
+            "1",
+            "dict(a=1, b=2)",
+            "(1.1, 1.2, 1.3)",
+            '"[[1, 0, 0], [0, 0, 0], [0, 0, 0]]"',
+            "1001101100010001",
+        )
+        outputs = (
+            "'Hello world'",
+            "1",
+            "{'a': 1, 'b': 2}",
+            "(1.1, 1.2, 1.3)",
+            "'[[1, 0, 0], [0, 0, 0], [0, 0, 0]]'",
+            "1001101100010001",
+        )
         return InductionTask(
             program=IDENTITY_PROGRAM,
             inputs=inputs,

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
-from sandbox.executor import Executor
 
 from azr_jax.selfplay.buffer import TaskBuffer
 from azr_jax.selfplay.parsing import CandidateInduction, CandidateTriplet
@@ -24,6 +23,7 @@ from azr_jax.selfplay.prompts import PromptConfig, proposer_prompt, render, solv
 from azr_jax.selfplay.tasks import GROUPS, InductionTask, Role, TaskType, Triplet, identity_seed, normalize_program
 from azr_jax.tinycoder.programs import draw_inputs, draw_program
 from azr_jax.trainer.selfplay_step import validate_candidates
+from sandbox.executor import Executor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +70,9 @@ def generate_tasks(
         while len(drafts) < batch:
             draws += 1
             if draws > max_draws:
-                raise ValueError(f"{len(tasks)} of {count} tasks after {max_draws} draws: the template space is nearly used up")
+                raise ValueError(
+                    f"{len(tasks)} of {count} tasks after {max_draws} draws: the template space is nearly used up"
+                )
             spec = draw_program(rng)
             key = normalize_program(spec.program)
             inputs = draw_inputs(spec, n_inputs, rng)
@@ -82,7 +84,9 @@ def generate_tasks(
         candidates = []
         for spec, inputs in drafts:
             candidates.append(CandidateTriplet(program=spec.program, input=inputs[0]))
-            candidates.append(CandidateInduction(program=spec.program, inputs=tuple(inputs), message=_message(spec.description)))
+            candidates.append(
+                CandidateInduction(program=spec.program, inputs=tuple(inputs), message=_message(spec.description))
+            )
         validated = validate_candidates(executor, candidates)
         for k, (spec, _) in enumerate(drafts):
             triplet, induction = validated[2 * k], validated[2 * k + 1]
@@ -117,7 +121,11 @@ def transcripts(
     rng = np.random.default_rng(seed)
     out: list[Transcript] = []
     for index, task in enumerate(tasks):
-        earlier = [tasks[int(j)].triplet for j in rng.integers(0, len(tasks), size=int(rng.integers(0, max_earlier_tasks + 1))) if j != index]
+        earlier = [
+            tasks[int(j)].triplet
+            for j in rng.integers(0, len(tasks), size=int(rng.integers(0, max_earlier_tasks + 1)))
+            if j != index
+        ]
         for task_type, role in GROUPS:
             if role is Role.PROPOSE:
                 prompt = _proposer_prompt(task_type, task, earlier, prompts, banned_words, rng)
@@ -152,9 +160,14 @@ def _respond(thought: str, *answer_blocks: str) -> str:
 def _proposal(task_type: TaskType, task: GeneratedTask) -> str:
     if task_type is TaskType.INDUCTION:
         blocks = [_fenced("input", text) for text in task.induction.inputs]
-        return _respond("I pick inputs that show what the function does.", *blocks, _fenced("message", task.induction.message))
-    return _respond(f"A function that {task.description}.", _fenced("python", task.triplet.program),
-                    _fenced("input", task.triplet.input))  # fmt: skip
+        return _respond(
+            "I pick inputs that show what the function does.", *blocks, _fenced("message", task.induction.message)
+        )
+    return _respond(
+        f"A function that {task.description}.",
+        _fenced("python", task.triplet.program),
+        _fenced("input", task.triplet.input),
+    )
 
 
 def _solution(task_type: TaskType, task: GeneratedTask) -> str:
@@ -172,7 +185,11 @@ def save_tasks(path, tasks: Sequence[GeneratedTask]) -> None:
     """JSONL, one task a line: its description, triplet and induction task in the public AZR record format."""
     with open(path, "w", encoding="utf-8") as f:
         for task in tasks:
-            record = {"description": task.description, "triplet": task.triplet.to_record(), "induction": task.induction.to_record()}
+            record = {
+                "description": task.description,
+                "triplet": task.triplet.to_record(),
+                "induction": task.induction.to_record(),
+            }
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -182,5 +199,9 @@ def load_tasks(path) -> list[GeneratedTask]:
         for line in f:
             if line.strip():
                 r = json.loads(line)
-                tasks.append(GeneratedTask(r["description"], Triplet.from_record(r["triplet"]), InductionTask.from_record(r["induction"])))
+                tasks.append(
+                    GeneratedTask(
+                        r["description"], Triplet.from_record(r["triplet"]), InductionTask.from_record(r["induction"])
+                    )
+                )
     return tasks

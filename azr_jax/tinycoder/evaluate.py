@@ -16,14 +16,13 @@ import dataclasses
 import importlib.util
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from sandbox.executor import Executor
 
 from azr_jax.console import configure_logging
 from azr_jax.models import Qwen2ForCausalLM
@@ -35,6 +34,7 @@ from azr_jax.selfplay.tasks import TaskType
 from azr_jax.tinycoder.corpus import GeneratedTask, load_tasks
 from azr_jax.trainer.run_config import RunConfig, load_run_config
 from azr_jax.trainer.selfplay_step import TASK_TYPES, SelfPlayStep
+from sandbox.executor import Executor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,8 +107,15 @@ def main():
             folder = Path(tmp) / "model"
             step = export(args.workdir, folder, step=args.step, dtype="float32")
         results = evaluate_solver(folder, tasks, config, args.temperature, args.samples, args.seed)
-    record = {"model": args.model or args.workdir, "step": step, "tasks": args.tasks, "num_tasks": len(tasks),
-              "temperature": args.temperature, "samples": args.samples, **results}  # fmt: skip
+    record = {
+        "model": args.model or args.workdir,
+        "step": step,
+        "tasks": args.tasks,
+        "num_tasks": len(tasks),
+        "temperature": args.temperature,
+        "samples": args.samples,
+        **results,
+    }
     print(json.dumps(record, indent=2))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -52,7 +52,9 @@ class PretrainConfig:
     def __post_init__(self):
         if self.steps < 1 or self.tokens_per_batch < max(self.length_buckets):
             raise ValueError("steps must be >= 1 and tokens_per_batch at least the longest length bucket")
-        if list(self.length_buckets) != sorted(self.length_buckets) or list(self.response_buckets) != sorted(self.response_buckets):
+        if list(self.length_buckets) != sorted(self.length_buckets) or list(self.response_buckets) != sorted(
+            self.response_buckets
+        ):
             raise ValueError("length_buckets and response_buckets must be increasing")
 
 
@@ -203,8 +205,13 @@ def pretrain(
         return optax.apply_updates(params, updates), opt_state, loss, count, optax.tree.norm(grads)
 
     def save():
-        data = {"params": jax.device_get(params), "opt_state": jax.device_get(opt_state), "batches": batches.state(), "step": step,
-                "seconds": seconds_before + time.perf_counter() - started}
+        data = {
+            "params": jax.device_get(params),
+            "opt_state": jax.device_get(opt_state),
+            "batches": batches.state(),
+            "step": step,
+            "seconds": seconds_before + time.perf_counter() - started,
+        }
         tmp = checkpoint.with_suffix(".tmp")
         tmp.write_bytes(pickle.dumps(data))
         os.replace(tmp, checkpoint)
@@ -222,13 +229,26 @@ def pretrain(
             window_seqs += len(batch["start"])
             if step % config.log_every == 0 or step == config.steps:
                 elapsed = seconds_before + time.perf_counter() - started
-                record = {"step": step, "loss": float(np.mean(window_loss)), "grad_norm": float(grad_norm),
-                          "tokens": window_tokens, "sequences": window_seqs, "seconds": round(elapsed, 1)}  # fmt: skip
+                record = {
+                    "step": step,
+                    "loss": float(np.mean(window_loss)),
+                    "grad_norm": float(grad_norm),
+                    "tokens": window_tokens,
+                    "sequences": window_seqs,
+                    "seconds": round(elapsed, 1),
+                }
                 records.append(record)
                 log_file.write(json.dumps(record) + "\n")
                 log_file.flush()
-                log.info("step %d/%d loss %.4f (%d seq, %d tokens, %.0f s)", step, config.steps, record["loss"],
-                         window_seqs, window_tokens, elapsed)  # fmt: skip
+                log.info(
+                    "step %d/%d loss %.4f (%d seq, %d tokens, %.0f s)",
+                    step,
+                    config.steps,
+                    record["loss"],
+                    window_seqs,
+                    window_tokens,
+                    elapsed,
+                )
                 window_loss, window_tokens, window_seqs = [], 0, 0
             out_of_time = max_seconds is not None and time.perf_counter() - started > max_seconds
             if step % config.checkpoint_every == 0 or step == config.steps or out_of_time:

@@ -8,7 +8,7 @@ scripts/make_tiny_random_model.py.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
@@ -23,9 +23,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size - len(FORMAT_TAGS), special_tokens=[EOS], show_progress=False,
+        vocab_size=vocab_size - len(FORMAT_TAGS),
+        special_tokens=[EOS],
+        show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )  # fmt: skip
+    )
     tokenizer.train_from_iterator(texts, trainer)
     # Not special: decoding keeps them, and the parser needs them in the text.
     tokenizer.add_tokens([AddedToken(tag, normalized=False) for tag in FORMAT_TAGS])

@@ -26,7 +26,6 @@ from pathlib import Path
 import jax
 import ml_collections
 import numpy as np
-from sandbox.executor import Executor
 from tqdm import tqdm
 
 from azr_jax.checkpoint import Checkpointer
@@ -37,7 +36,16 @@ from azr_jax.models.hf_io import copy_tokenizer_files, resolve_model_folder
 from azr_jax.models.info import check_fits, device_memory, memory_plan
 from azr_jax.models.qwen2 import attention_implementation
 from azr_jax.models.qwen2_config import Qwen2Config
-from azr_jax.rl import Learner, RLBatch, initialize, is_primary, mesh_from_config, model_options, process_rows, shard_batch
+from azr_jax.rl import (
+    Learner,
+    RLBatch,
+    initialize,
+    is_primary,
+    mesh_from_config,
+    model_options,
+    process_rows,
+    shard_batch,
+)
 from azr_jax.sampling import Sampler
 from azr_jax.selfplay.advantages import compute_advantages
 from azr_jax.selfplay.buffer import TaskBuffers
@@ -47,6 +55,7 @@ from azr_jax.trainer.process_share import check_agreement
 from azr_jax.trainer.run_config import RunConfig, load_run_config
 from azr_jax.trainer.selfplay_step import SelfPlayStep, StepResult
 from azr_jax.trainer.sequences import pack_sequences
+from sandbox.executor import Executor
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +106,27 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
         load_seed_files(buffers, config.trainer.seed_triplets_path, config.trainer.seed_induction_path)
 
     sampler = Sampler(learner.policy(state), tokenizer, config.sampler, keep_weights=False)  # updates donate them
-    writer = MetricsWriter(workdir, primary, config.trainer.tensorboard, config.trainer.wandb_project, config_dict.to_dict())
+    writer = MetricsWriter(
+        workdir, primary, config.trainer.tensorboard, config.trainer.wandb_project, config_dict.to_dict()
+    )
     metrics: dict[str, float] = {}
     with Executor(config.sandbox) as executor:
         selfplay = SelfPlayStep(config, sampler, tokenizer, executor, buffers)
         evaluate = None
         try:
             if config.eval.every_steps:
-                evaluate = PeriodicEval(config.eval, sampler, tokenizer, workdir / "eval" if primary else None, config.sandbox)
+                evaluate = PeriodicEval(
+                    config.eval, sampler, tokenizer, workdir / "eval" if primary else None, config.sandbox
+                )
             if start == 0 and config.trainer.seeding == "if_needed":
                 key = _seed(selfplay, state, key, rng, config)
-            progress = tqdm(range(start + 1, config.trainer.steps + 1), initial=start, total=config.trainer.steps,
-                            disable=not primary, dynamic_ncols=True)  # fmt: skip
+            progress = tqdm(
+                range(start + 1, config.trainer.steps + 1),
+                initial=start,
+                total=config.trainer.steps,
+                disable=not primary,
+                dynamic_ncols=True,
+            )
             for step in progress:
                 key, step_key = jax.random.split(key)
                 result = selfplay.run(step, state.params, step_key, rng)
@@ -119,16 +137,22 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                 evaluated = evaluate is not None and step % config.eval.every_steps == 0
                 if evaluated:
                     metrics.update(evaluate(step, state.params))
-                check_agreement(lambda: {"buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state},
-                                f"host state after step {step}")  # fmt: skip
+                check_agreement(
+                    lambda: {"buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state},
+                    f"host state after step {step}",
+                )
                 if step % config.trainer.log_every == 0 or step == config.trainer.steps or evaluated:
                     writer.write(step, metrics)
                     writer.write_samples(step, result, config.trainer.text_samples)
                     if primary:
                         progress.write(progress_line(step, config.trainer.steps, metrics))
                 if checkpointer.should_save(step, last=step == config.trainer.steps):
-                    host = {"step": step, "buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state,
-                            "jax_key": np.asarray(jax.random.key_data(key)).tolist()}  # fmt: skip
+                    host = {
+                        "step": step,
+                        "buffers": buffers.state_dict(),
+                        "numpy_rng": rng.bit_generator.state,
+                        "jax_key": np.asarray(jax.random.key_data(key)).tolist(),
+                    }
                     checkpointer.save(step, state, host)
         finally:
             if evaluate is not None:
@@ -149,9 +173,16 @@ def _seed(selfplay: SelfPlayStep, state, key, rng: np.random.Generator, config: 
         return [c.text for c in selfplay.generate(prompts, 1, next(keys), state.params)]
 
     reports = seed_buffers(
-        selfplay.buffers, generate, selfplay.validate, selfplay.validate, rng, config.selfplay.seeding,
-        config.selfplay.prompts, selfplay.banned_words, limit=selfplay.prompt_limit,
-    )  # fmt: skip
+        selfplay.buffers,
+        generate,
+        selfplay.validate,
+        selfplay.validate,
+        rng,
+        config.selfplay.seeding,
+        config.selfplay.prompts,
+        selfplay.banned_words,
+        limit=selfplay.prompt_limit,
+    )
     for task_type, report in reports.items():
         log.info("seeding %s: %s", task_type.value, report)
     return key
@@ -165,20 +196,32 @@ def _update(learner: Learner, state, result: StepResult, config: RunConfig, toke
     task_types = [g.task_type for g in result.groups for _ in g.completions]
     roles = [g.role for g in result.groups for _ in g.completions]
     packed = pack_sequences(
-        [c.prompt_ids for c in completions], [c.token_ids for c in completions], [c.log_probs for c in completions],
+        [c.prompt_ids for c in completions],
+        [c.token_ids for c in completions],
+        [c.log_probs for c in completions],
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
-        prompt_buckets=config.sampler.prompt_buckets, max_response_tokens=config.rollout.max_response_tokens,
-    )  # fmt: skip
+        prompt_buckets=config.sampler.prompt_buckets,
+        max_response_tokens=config.rollout.max_response_tokens,
+    )
     # The n responses to one prompt (rollout.samples_per_prompt) share an id: the "group" estimator's groups.
     prompt_ids = [(g.task_type.value, g.role.value, c.prompt_index) for g in result.groups for c in g.completions]
-    advantages = compute_advantages(rewards, task_types, roles, config.selfplay.advantages,
-                                    token_counts=packed.response_lengths, prompt_ids=prompt_ids)  # fmt: skip
+    advantages = compute_advantages(
+        rewards,
+        task_types,
+        roles,
+        config.selfplay.advantages,
+        token_counts=packed.response_lengths,
+        prompt_ids=prompt_ids,
+    )
     # Every process holds the whole step (host state is replicated) and hands the mesh its own rows.
     rows = process_rows(len(completions), learner.mesh)
     local = RLBatch.from_numpy(
-        packed.input_ids[rows], packed.attention_mask[rows], packed.loss_mask[rows], advantages[rows],
+        packed.input_ids[rows],
+        packed.attention_mask[rows],
+        packed.loss_mask[rows],
+        advantages[rows],
         packed.sampler_logprobs[rows],
-    )  # fmt: skip
+    )
     batch = shard_batch(local, learner.mesh, len(completions))
     old, gap = learner.old_logprobs(state, batch.input_ids, batch.attention_mask, batch.loss_mask, batch.old_logprobs)
     ref = None if reference is None else learner.logprobs(reference, batch.input_ids, batch.attention_mask)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,9 @@ def group_metrics(group: GroupResult) -> dict[str, float]:
     return {f"{prefix}/{k}": v for k, v in metrics.items()}
 
 
-def step_metrics(result: StepResult, buffers: TaskBuffers, update_seconds: float, rl: Mapping[str, Any]) -> dict[str, float]:
+def step_metrics(
+    result: StepResult, buffers: TaskBuffers, update_seconds: float, rl: Mapping[str, Any]
+) -> dict[str, float]:
     metrics: dict[str, float] = {}
     for group in result.groups:
         metrics.update(group_metrics(group))
@@ -83,7 +86,10 @@ class MetricsWriter:
     def write(self, step: int, metrics: Mapping[str, float]) -> None:
         if not self.enabled:
             return
-        record = {"step": step, **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}}
+        record = {
+            "step": step,
+            **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()},
+        }
         self._jsonl.write(json.dumps(record) + "\n")
         self._jsonl.flush()
         if self._tensorboard is not None:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Literal
 
 import ml_collections
-from sandbox.config import SandboxConfig
 
 from azr_jax.checkpoint import CheckpointConfig
 from azr_jax.config import ConfigError, from_config, to_config_dict
@@ -21,6 +20,7 @@ from azr_jax.eval.config import EvalConfig
 from azr_jax.rl import ParallelConfig, RLConfig
 from azr_jax.sampling import SamplerConfig
 from azr_jax.selfplay.config import SelfPlayConfig
+from sandbox.config import SandboxConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,11 +49,19 @@ class RolloutConfig:
     samples_per_prompt: int = 1
 
     def __post_init__(self):
-        for name in ("batch_size", "max_prompt_tokens", "max_response_tokens", "max_prompts_per_call", "samples_per_prompt"):
+        for name in (
+            "batch_size",
+            "max_prompt_tokens",
+            "max_response_tokens",
+            "max_prompts_per_call",
+            "samples_per_prompt",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size % self.samples_per_prompt:
-            raise ValueError(f"samples_per_prompt: {self.samples_per_prompt} does not divide batch_size {self.batch_size}")
+            raise ValueError(
+                f"samples_per_prompt: {self.samples_per_prompt} does not divide batch_size {self.batch_size}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,14 +140,18 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
             f"sampler.batch_buckets {sampler.batch_buckets}"
         )
     if len(rollout.stop) > sampler.max_stop_strings:
-        raise ConfigError(f"rollout.stop: {len(rollout.stop)} stop strings, sampler.max_stop_strings is {sampler.max_stop_strings}")
+        raise ConfigError(
+            f"rollout.stop: {len(rollout.stop)} stop strings, sampler.max_stop_strings is {sampler.max_stop_strings}"
+        )
     if config.selfplay.prompts.time_limit_s != config.sandbox.timeout_s:
         raise ConfigError(
             f"selfplay.prompts.time_limit_s: {config.selfplay.prompts.time_limit_s} must equal sandbox.timeout_s "
             f"{config.sandbox.timeout_s} (the proposer is told the executor's limit)"
         )
     if config.selfplay.prompts.allow_helpers != config.sandbox.allow_helpers:
-        raise ConfigError("selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)")
+        raise ConfigError(
+            "selfplay.prompts.allow_helpers must equal sandbox.allow_helpers (the prompt states the rule)"
+        )
     if config.eval.every_steps:
         if config.eval.longest_generation > sampler.max_new_tokens_cap:
             raise ConfigError(

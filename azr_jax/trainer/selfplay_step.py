@@ -20,14 +20,20 @@ import dataclasses
 import functools
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
-from sandbox.executor import Executor
 
 from azr_jax.sampling import Sampler, end_of_sequence_ids
-from azr_jax.selfplay.batches import fit_solver_batch, parse_proposals, parse_solutions, proposal_requests, solve_requests
+from azr_jax.selfplay.batches import (
+    fit_solver_batch,
+    parse_proposals,
+    parse_solutions,
+    proposal_requests,
+    solve_requests,
+)
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.grading import grade
 from azr_jax.selfplay.parsing import CandidateInduction, FormatError
@@ -36,6 +42,7 @@ from azr_jax.selfplay.rewards import proposer_rewards, solve_rates, solver_rewar
 from azr_jax.selfplay.tasks import Role, Task, TaskType
 from azr_jax.trainer.process_share import gather_shares, on_shares, this_share
 from azr_jax.trainer.run_config import RunConfig
+from sandbox.executor import Executor
 
 TASK_TYPES = (TaskType.ABDUCTION, TaskType.DEDUCTION, TaskType.INDUCTION)
 log = logging.getLogger(__name__)
@@ -96,7 +103,9 @@ class SelfPlayStep:
         self.banned_words = config.sandbox.policy.banned_words()
         self.eos_ids = end_of_sequence_ids(sampler.model_config, tokenizer)
         overflow = config.rollout.prompt_overflow
-        self.prompt_limit = None if overflow == "truncate_start" else PromptLimit(self._fits, overflow == "fewer_references")
+        self.prompt_limit = (
+            None if overflow == "truncate_start" else PromptLimit(self._fits, overflow == "fewer_references")
+        )
         self._background = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox")
 
     def close(self) -> None:
@@ -112,14 +121,21 @@ class SelfPlayStep:
 
         # 1. Propose.
         with clock("host"):
-            requests = {t: proposal_requests(t, self.buffers, B // k, rng, cfg.selfplay, self.banned_words, self.chat_template, self.prompt_limit) for t in TASK_TYPES}
+            requests = {
+                t: proposal_requests(
+                    t, self.buffers, B // k, rng, cfg.selfplay, self.banned_words, self.chat_template, self.prompt_limit
+                )
+                for t in TASK_TYPES
+            }
             dropped = {"proposer": sum(r.dropped for t in TASK_TYPES for r in requests[t])}
         with clock("sample"):
             flat = self.generate([r.prompt for t in TASK_TYPES for r in requests[t]], k, keys[0], params)
         requests = {t: [r for r in requests[t] for _ in range(k)] for t in TASK_TYPES}  # one per response
         proposals = {t: flat[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
         with clock("host"):
-            candidates = {t: parse_proposals(requests[t], [c.text for c in proposals[t]], cfg.selfplay) for t in TASK_TYPES}
+            candidates = {
+                t: parse_proposals(requests[t], [c.text for c in proposals[t]], cfg.selfplay) for t in TASK_TYPES
+            }
         with clock("sandbox"):
             flat_tasks = self.validate([c for t in TASK_TYPES for c in candidates[t]])
             tasks = {t: flat_tasks[i * B : (i + 1) * B] for i, t in enumerate(TASK_TYPES)}
@@ -178,7 +194,9 @@ class SelfPlayStep:
                 is_valid = np.array([task is not None for task in tasks[t]])
                 rewards = proposer_rewards(format_ok, is_valid, np.nan_to_num(rates[t]), cfg.selfplay.rewards)
                 programs = [task.program for task in tasks[t] if task is not None]
-                proposer_groups.append(GroupResult(t, Role.PROPOSE, proposals[t], rewards, format_ok, is_valid, rates[t], programs))
+                proposer_groups.append(
+                    GroupResult(t, Role.PROPOSE, proposals[t], rewards, format_ok, is_valid, rates[t], programs)
+                )
         generated = sum(len(c.token_ids) for g in proposer_groups + solver_groups for c in g.completions)
         generated += sum(len(c.token_ids) for c in rollouts)
         if any(dropped.values()):
@@ -200,16 +218,29 @@ class SelfPlayStep:
         for start in range(0, len(ids), cfg.max_prompts_per_call):
             chunk = ids[start : start + cfg.max_prompts_per_call]
             out = self.sampler.generate(
-                chunk, key=jax.random.fold_in(key, start), max_new_tokens=cfg.max_response_tokens,
-                temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k, n=n, stop=cfg.stop,
-                eos_ids=self.eos_ids, state=params,
-            )  # fmt: skip
+                chunk,
+                key=jax.random.fold_in(key, start),
+                max_new_tokens=cfg.max_response_tokens,
+                temperature=cfg.temperature,
+                top_p=cfg.top_p,
+                top_k=cfg.top_k,
+                n=n,
+                stop=cfg.stop,
+                eos_ids=self.eos_ids,
+                state=params,
+            )
             for row in range(len(chunk) * n):
                 length = out.lengths[row]
                 prompt_index = start + row // n
                 completions.append(
-                    Completion(prompts[prompt_index], chunk[row // n], out.token_ids[row, :length],
-                               out.log_probs[row, :length], out.texts[row], prompt_index)  # fmt: skip
+                    Completion(
+                        prompts[prompt_index],
+                        chunk[row // n],
+                        out.token_ids[row, :length],
+                        out.log_probs[row, :length],
+                        out.texts[row],
+                        prompt_index,
+                    )
                 )
         return completions
 
@@ -217,12 +248,16 @@ class SelfPlayStep:
         ids = list(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
         limit = self.config.rollout.max_prompt_tokens
         if len(ids) > limit and self.prompt_limit is not None:  # the requests were fitted: this is a bug
-            raise PromptTooLong(f"a prompt of {len(ids)} tokens reached the sampler; rollout.max_prompt_tokens is {limit}")
+            raise PromptTooLong(
+                f"a prompt of {len(ids)} tokens reached the sampler; rollout.max_prompt_tokens is {limit}"
+            )
         # rollout.prompt_overflow="truncate_start" keeps the end (configs/tiny.py: its model learnt on such prompts).
         return ids[-limit:]
 
     def _fits(self, prompt: str) -> bool:
-        return len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"]) <= self.config.rollout.max_prompt_tokens
+        return (
+            len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"]) <= self.config.rollout.max_prompt_tokens
+        )
 
     # ---- the sandbox ----
 
@@ -235,8 +270,12 @@ class SelfPlayStep:
         one executor call per type. Runs in the background thread: no device work, no exchange here."""
         rows = [row for row, _ in items]
         required = self.config.selfplay.rewards.rollout_format == "required"
-        answers = parse_solutions([request for _, _, request in rows], [text for _, text in items], self.config.selfplay,
-                                  require_format=required)  # fmt: skip
+        answers = parse_solutions(
+            [request for _, _, request in rows],
+            [text for _, text in items],
+            self.config.selfplay,
+            require_format=required,
+        )
         correct = np.zeros(len(rows))
         for t in TASK_TYPES:
             index = [i for i, row in enumerate(rows) if row[0] is t]

@@ -7,7 +7,7 @@ step compiles once per (prompt bucket, response bucket) pair.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

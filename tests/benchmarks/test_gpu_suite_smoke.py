@@ -12,9 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_gpu_suite_smoke(tmp_path):
     run = subprocess.run(
-        ["bash", "benchmarks/gpu_suite.sh", "--smoke"], cwd=REPO, env={**os.environ, "OUT": str(tmp_path)},
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        ["bash", "benchmarks/gpu_suite.sh", "--smoke"],
+        cwd=REPO,
+        env={**os.environ, "OUT": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     suite = json.loads((tmp_path / "suite.json").read_text())
     assert suite["smoke"] and set(suite["parts"]) == {"model", "sampling", "update", "step"}

@@ -3,10 +3,10 @@
 import os
 
 import pytest
-from sandbox import Executor, SandboxConfig
 
 from azr_jax.eval.config import EvalConfig
 from azr_jax.eval.harness import eval_sandbox_config
+from sandbox import Executor, SandboxConfig
 
 # Set in the test process before any worker starts: a jailed script must never see it.
 CANARY = "azr-eval-canary-41d2"

@@ -43,8 +43,10 @@ def test_a_missing_file_says_where_it_looked_and_how_to_point_to_one(tmp_path, m
 def test_evalplus_humaneval_plus_solutions_pass_and_wrong_ones_fail(eval_executor, eval_config):
     problems = load_benchmark("humaneval_plus", {}, str(FIXTURES))
     assert [p.task_id for p in problems] == ["HumanEval/0", "HumanEval/1"] and problems[0].style == "humaneval"
-    wrong = [problems[0].prompt_code + "    return sum(values) / (len(values) + 1)\n",
-             problems[1].prompt_code + "    return sum(ch in 'aeiou' for ch in text)\n"]  # misses upper case
+    wrong = [
+        problems[0].prompt_code + "    return sum(values) / (len(values) + 1)\n",
+        problems[1].prompt_code + "    return sum(ch in 'aeiou' for ch in text)\n",
+    ]  # misses upper case
     assert check(eval_executor, eval_config, problems, [p.canonical_solution for p in problems]) == ["pass", "pass"]
     assert check(eval_executor, eval_config, problems, wrong) == ["fail", "fail"]
 
@@ -52,8 +54,10 @@ def test_evalplus_humaneval_plus_solutions_pass_and_wrong_ones_fail(eval_executo
 def test_evalplus_mbpp_plus_solutions_pass_and_wrong_ones_fail(eval_executor, eval_config):
     problems = load_benchmark("mbpp_plus", {}, str(FIXTURES))
     assert [p.style for p in problems] == ["mbpp", "mbpp"]
-    wrong = ["def similar_elements(a, b):\n    return list(set(a) & set(b))[::-1]\n",  # wrong order
-             "def is_not_prime(n):\n    return n % 2 == 0\n"]
+    wrong = [
+        "def similar_elements(a, b):\n    return list(set(a) & set(b))[::-1]\n",  # wrong order
+        "def is_not_prime(n):\n    return n % 2 == 0\n",
+    ]
     assert check(eval_executor, eval_config, problems, [p.canonical_solution for p in problems]) == ["pass", "pass"]
     assert check(eval_executor, eval_config, problems, wrong) == ["fail", "fail"]
 
@@ -66,12 +70,18 @@ def test_the_hugging_face_export_of_mbpp_plus_gets_its_entry_point_from_the_firs
         "\nfor a, b, expected in [((3, 4, 5, 6), (5, 7, 4, 10), (4, 5)), ((1, 2), (3,), ())]:\n"
         "    assert set(similar_elements(a, b)) == set(expected)\n"
     )
-    code = "def as_set(xs):\n    return set(xs)\n\ndef similar_elements(a, b):\n    return tuple(as_set(a) & as_set(b))\n"
+    code = (
+        "def as_set(xs):\n    return set(xs)\n\ndef similar_elements(a, b):\n    return tuple(as_set(a) & as_set(b))\n"
+    )
     row = {
-        "task_id": 2, "prompt": "Write a function to find the shared elements from the given two lists.", "code": code,
-        "source_file": "Benchmark Questions Verification V2.ipynb", "test_imports": [],
-        "test_list": ["assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))"], "test": test,
-    }  # fmt: skip
+        "task_id": 2,
+        "prompt": "Write a function to find the shared elements from the given two lists.",
+        "code": code,
+        "source_file": "Benchmark Questions Verification V2.ipynb",
+        "test_imports": [],
+        "test_list": ["assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))"],
+        "test": test,
+    }
     path = tmp_path / "mbpp_plus.jsonl"
     path.write_text(json.dumps(row) + "\n")
     [problem] = load_benchmark("mbpp_plus", {}, str(tmp_path))
@@ -147,7 +157,7 @@ def test_a_leetcode_solution_may_use_the_starter_codes_annotations_without_impor
         "            if target - x in seen:\n"
         "                return [seen[target - x], i]\n"
         "            seen[x] = i\n"
-    )  # fmt: skip
+    )
     assert check(eval_executor, eval_config, [problem], [program]) == ["pass"]
 
 
@@ -159,8 +169,11 @@ def test_livecodebench_failures_wrong_output_crash_and_a_hanging_case(eval_execu
         (problems[0], "a, b = map(int, input().split())\nif a < 0:\n    while True:\n        pass\nprint(a + b)\n"),
         (problems[1], "input()\nfor x in input().split():\n    print(int(x) / 2)\n"),  # 2.0 reads as 2: pass
         (problems[1], "input()\nfor x in input().split():\n    print(int(x) // 2)\n"),
-        (problems[2], "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
-                      "            if target - x in seen:\n                return (seen[target - x], i)\n            seen[x] = i\n"),
+        (
+            problems[2],
+            "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
+            "            if target - x in seen:\n                return (seen[target - x], i)\n            seen[x] = i\n",
+        ),
         (problems[2], "class Solution:\n    def twoSum(self, nums, target):\n        return [0, 1]\n"),
     ]
     verdicts = check(eval_executor, eval_config, [p for p, _ in programs], [code for _, code in programs])
@@ -177,7 +190,9 @@ def test_a_humaneval_response_may_complete_the_body_or_rewrite_the_function():
     problem = load_benchmark("humaneval", limit=1)[0]
     body = program_from_response(problem, "```python\n    return False\n```")
     assert body == problem.prompt_code + "    return False\n"
-    whole = program_from_response(problem, "```python\ndef has_close_elements(numbers, threshold):\n    return False\n```")
+    whole = program_from_response(
+        problem, "```python\ndef has_close_elements(numbers, threshold):\n    return False\n```"
+    )
     assert whole == problem.prompt_code + "\n\ndef has_close_elements(numbers, threshold):\n    return False\n"
 
 
@@ -185,10 +200,20 @@ def test_math_files_read_problem_and_answer_fields(tmp_path):
     problems = load_benchmark("aime24", {}, str(FIXTURES))
     assert [(p.task_id, p.answer) for p in problems] == [("1", "\\frac{3}{4}"), ("2", "6"), ("3", "2")]
     path = tmp_path / "olympiadbench.jsonl"
-    path.write_text(json.dumps({"question": "q", "final_answer": ["$\\sqrt{2}$"]}) + "\n" + json.dumps({"question": "r", "answer": 27.0}) + "\n")
-    assert [(p.task_id, p.answer) for p in load_benchmark("olympiadbench", {}, str(tmp_path))] == [("0", "\\sqrt{2}"), ("1", "27.0")]
+    path.write_text(
+        json.dumps({"question": "q", "final_answer": ["$\\sqrt{2}$"]})
+        + "\n"
+        + json.dumps({"question": "r", "answer": 27.0})
+        + "\n"
+    )
+    assert [(p.task_id, p.answer) for p in load_benchmark("olympiadbench", {}, str(tmp_path))] == [
+        ("0", "\\sqrt{2}"),
+        ("1", "27.0"),
+    ]
     # MATH-style lines (Minerva as some releases ship it): the answer is the last box of the solution.
-    path.write_text(json.dumps({"problem": "p", "solution": "First \\boxed{2}; no: $v = \\boxed{\\frac{1}{2}}$ m/s."}) + "\n")
+    path.write_text(
+        json.dumps({"problem": "p", "solution": "First \\boxed{2}; no: $v = \\boxed{\\frac{1}{2}}$ m/s."}) + "\n"
+    )
     assert [p.answer for p in load_benchmark("olympiadbench", {}, str(tmp_path))] == ["\\frac{1}{2}"]
     path.write_text(json.dumps({"question": "q", "solution": "no box"}) + "\n")
     with pytest.raises(ValueError, match="line 1 needs a problem"):
@@ -218,7 +243,7 @@ def test_evalplus_release_files_compare_each_input_with_the_canonical_solution(e
         "    x = 10.0\n    for _ in range(100):\n"
         "        slope = sum(i * c * x ** (i - 1) for i, c in enumerate(xs) if i)\n"
         "        x -= poly(xs, x) / slope\n    return x\n"
-    )  # fmt: skip
+    )
     cases = [
         (mean, "    return sum(values) / len(values)\n", "pass"),
         (mean, "    import math\n    return math.fsum(values) / len(values)\n", "pass"),  # 0.2 vs 0.20000000000000004

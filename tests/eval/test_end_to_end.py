@@ -25,18 +25,44 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def run_eval(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "azr_jax.eval", "--data-dir", str(FIXTURES), "--workers", "2", "--timeout", "3", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "azr_jax.eval",
+        "--data-dir",
+        str(FIXTURES),
+        "--workers",
+        "2",
+        "--timeout",
+        "3",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
 
 
 def test_the_tiny_model_on_code_and_math_files_writes_the_table_the_json_and_the_verdicts(tmp_path):
-    done = run_eval("--model", str(TINY_MODEL), "--benchmarks", "humaneval,lcb,aime24", "--limit", "2",
-                    "--max-new-tokens", "12", "--dtype", "float32", "--out", str(tmp_path))  # fmt: skip
+    done = run_eval(
+        "--model",
+        str(TINY_MODEL),
+        "--benchmarks",
+        "humaneval,lcb,aime24",
+        "--limit",
+        "2",
+        "--max-new-tokens",
+        "12",
+        "--dtype",
+        "float32",
+        "--out",
+        str(tmp_path),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["model"] == str(TINY_MODEL)
     assert {name: (b["kind"], b["problems"]) for name, b in results["benchmarks"].items()} == {
-        "humaneval": ("code", 2), "lcb": ("code", 2), "aime24": ("math", 2)}  # fmt: skip
+        "humaneval": ("code", 2),
+        "lcb": ("code", 2),
+        "aime24": ("math", 2),
+    }
     scores = {name: b["pass@1"] for name, b in results["benchmarks"].items()}
     averages = results["averages"]["pass@1"]
     assert averages["code_average"] == (scores["humaneval"] + scores["lcb"]) / 2
@@ -46,7 +72,11 @@ def test_the_tiny_model_on_code_and_math_files_writes_the_table_the_json_and_the
     for row in ("| HumanEval | code | 2 |", "| LiveCodeBench | code | 2 |", "| AIME24 | math | 2 |", "**Overall**"):
         assert row in table
     assert table in done.stdout
-    for name, ids in (("humaneval", ["HumanEval/0", "HumanEval/1"]), ("lcb", ["abc001_a", "abc001_b"]), ("aime24", ["1", "2"])):
+    for name, ids in (
+        ("humaneval", ["HumanEval/0", "HumanEval/1"]),
+        ("lcb", ["abc001_a", "abc001_b"]),
+        ("aime24", ["1", "2"]),
+    ):
         records = [json.loads(line) for line in (tmp_path / "samples" / f"{name}.jsonl").read_text().splitlines()]
         assert [r["task_id"] for r in records] == ids
         assert all(isinstance(r["completion"], str) and r["verdict"] and r["passed"] is False for r in records)
@@ -70,21 +100,31 @@ def test_a_samples_file_is_scored_without_a_model(tmp_path):
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["benchmarks"]["humaneval_plus"]["pass@1"] == 0.5
     assert results["benchmarks"]["aime24"]["pass@1"] == 2 / 3
-    verdicts = [json.loads(line)["verdict"] for line in (tmp_path / "out" / "samples" / "aime24.jsonl").read_text().splitlines()]
+    verdicts = [
+        json.loads(line)["verdict"] for line in (tmp_path / "out" / "samples" / "aime24.jsonl").read_text().splitlines()
+    ]
     assert verdicts == ["pass", "pass", "fail"]
 
 
 def test_several_samples_per_problem_give_pass_at_k(tmp_path):
     samples = tmp_path / "samples.jsonl"
     answers = {"1": ["0.75", "1"], "2": ["5", "7"], "3": ["2", "2"]}  # per problem: 1, 0 and 2 of 2 right
-    samples.write_text("".join(json.dumps({"task_id": t, "completion": a}) + "\n" for t, pair in answers.items() for a in pair))
+    samples.write_text(
+        "".join(json.dumps({"task_id": t, "completion": a}) + "\n" for t, pair in answers.items() for a in pair)
+    )
     done = run_eval("--samples", str(samples), "--benchmarks", "aime24", "--k", "1,2", "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr[-3000:]
     scores = json.loads((tmp_path / "out" / "results.json").read_text())["benchmarks"]["aime24"]
     assert scores["pass@1"] == (0.5 + 0 + 1) / 3 and scores["pass@2"] == (1 + 0 + 1) / 3
     records = [json.loads(line) for line in (tmp_path / "out" / "samples" / "aime24.jsonl").read_text().splitlines()]
     assert [(r["task_id"], r["sample"], r["passed"]) for r in records] == [
-        ("1", 0, True), ("1", 1, False), ("2", 0, False), ("2", 1, False), ("3", 0, True), ("3", 1, True)]  # fmt: skip
+        ("1", 0, True),
+        ("1", 1, False),
+        ("2", 0, False),
+        ("2", 1, False),
+        ("3", 0, True),
+        ("3", 1, True),
+    ]
 
 
 def test_a_samples_file_missing_problems_is_named(tmp_path):
@@ -103,7 +143,9 @@ def test_a_workdir_is_evaluated_at_its_checkpoint(tmp_path):
     trained = jax.tree.map(lambda p: p + 0.5, params)  # a checkpoint that differs from the base weights
     with Checkpointer(workdir / "checkpoints", CheckpointConfig(every_steps=1)) as checkpointer:
         for step, state in ((1, params), (2, trained)):
-            train_state = TrainState(step=jnp.asarray(step, jnp.int32), params=state, opt_state=optax.sgd(0.1).init(state))
+            train_state = TrainState(
+                step=jnp.asarray(step, jnp.int32), params=state, opt_state=optax.sgd(0.1).init(state)
+            )
             checkpointer.save(step, train_state, {"step": step})
     for step, expected in ((None, trained), (1, params)):
         model, tokenizer_folder, name = load_model(str(workdir), step, "float32")

@@ -38,7 +38,9 @@ def test_an_lcb_execution_row_becomes_f_with_its_arguments_and_imports(eval_exec
     by_id = {p.task_id: p for p in problems}
     pairs = by_id["sample_1"]
     assert pairs.input == "nums = [1, 4, 7, 2], k = 3"  # keyword arguments stay keywords
-    assert pairs.program.startswith("from typing import List\nfrom collections import defaultdict\ndef f(nums: List[int]")
+    assert pairs.program.startswith(
+        "from typing import List\nfrom collections import defaultdict\ndef f(nums: List[int]"
+    )
     assert "depth(" not in by_id["sample_2"].program and "1 + f(n // 2)" in by_id["sample_2"].program  # recursion
     assert not by_id["sample_0"].program.startswith(("from", "import"))  # nothing missing, nothing added
     # Each normalised program, run in the sandbox on its arguments, gives the release's output.
@@ -49,9 +51,18 @@ def test_an_lcb_execution_row_becomes_f_with_its_arguments_and_imports(eval_exec
 @pytest.mark.parametrize(
     "row, message",
     [
-        ({"id": "x", "code": "def g(a):\n    return a", "input": "g(a = 1", "output": "1"}, "x: input 'g\\(a = 1' is not a call"),
-        ({"id": "y", "code": "def g(a):\n    return a", "input": "h(a = 1)", "output": "1"}, "y: the input calls h, which the code does not define"),
-        ({"id": "z", "code": "def g(a):\n  return (", "input": "g(a = 1)", "output": "1"}, "z: the code does not parse"),
+        (
+            {"id": "x", "code": "def g(a):\n    return a", "input": "g(a = 1", "output": "1"},
+            "x: input 'g\\(a = 1' is not a call",
+        ),
+        (
+            {"id": "y", "code": "def g(a):\n    return a", "input": "h(a = 1)", "output": "1"},
+            "y: the input calls h, which the code does not define",
+        ),
+        (
+            {"id": "z", "code": "def g(a):\n  return (", "input": "g(a = 1)", "output": "1"},
+            "z: the code does not parse",
+        ),
     ],
 )
 def test_a_bad_lcb_execution_row_is_named(tmp_path, row, message):
@@ -76,7 +87,9 @@ def test_answers_are_graded_by_the_sandbox_as_self_play_grades_its_solver(eval_e
         reply("input", "'banana', 'b'"),  # (1, 'anana'): wrong
         "the input is 'x'",  # no <think>/<answer> format: no answer
     ]
-    result = score_benchmark("cruxeval_i", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config)
+    result = score_benchmark(
+        "cruxeval_i", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config
+    )
     assert [r["verdict"] for r in result.records] == ["pass", "fail", "no_answer"]
     assert result.scores["pass@1"] == pytest.approx(1 / 3)
 
@@ -86,20 +99,30 @@ def test_answers_are_graded_by_the_sandbox_as_self_play_grades_its_solver(eval_e
         reply("output", "(3, 'bnn')"),
         reply("output", "[('x', 1), ('y', 3)]"),  # the order is wrong
     ]
-    result = score_benchmark("cruxeval_o", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config)
+    result = score_benchmark(
+        "cruxeval_o", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config
+    )
     assert [r["verdict"] for r in result.records] == ["pass", "pass", "fail"]
     assert result.records[0]["answer"] == "[3,9,15]" and result.records[0]["gold"] == "[3, 9, 15]"
     # A samples-file line may hold the bare answer; a generated response never counts without the format.
-    bare = [[{"completion": "[3, 9, 15]", "from_samples": True}], [{"completion": "(3, 'bnn')"}], [{"completion": "[]", "from_samples": True}]]
+    bare = [
+        [{"completion": "[3, 9, 15]", "from_samples": True}],
+        [{"completion": "(3, 'bnn')"}],
+        [{"completion": "[]", "from_samples": True}],
+    ]
     result = score_benchmark("cruxeval_o", problems, bare, eval_executor, eval_config)
     assert [r["verdict"] for r in result.records] == ["pass", "no_answer", "fail"]
 
     problems = load_benchmark("lcb_execution_i", {}, str(FIXTURES))
     responses = [reply("input", "s = 'AB'"), reply("input", "[3, 3], 3"), reply("input", "n = 3")]  # depth(3) = 1
-    result = score_benchmark("lcb_execution_i", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config)
+    result = score_benchmark(
+        "lcb_execution_i", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config
+    )
     assert [r["verdict"] for r in result.records] == ["fail", "fail", "fail"]
     responses = [reply("input", "s = 'ABCDXY'"), reply("input", "nums=[3, 6, 9], k=3"), reply("input", "16")]
-    result = score_benchmark("lcb_execution_i", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config)
+    result = score_benchmark(
+        "lcb_execution_i", problems, [[{"completion": r}] for r in responses], eval_executor, eval_config
+    )
     assert [r["verdict"] for r in result.records] == ["pass", "pass", "pass"]
 
 

@@ -31,14 +31,18 @@ def test_all_canonical_solutions_pass(eval_executor, eval_config, problems):
     assert sum(r["passed"] for r in records) == 164
 
 
-def test_responses_that_rewrite_the_whole_function_without_imports_or_helpers_pass(eval_executor, eval_config, problems):
+def test_responses_that_rewrite_the_whole_function_without_imports_or_helpers_pass(
+    eval_executor, eval_config, problems
+):
     # A model answering in a fenced block with just the function: the prompt's imports and helper functions
     # (e.g. is_palindrome for make_palindrome, poly for find_zero) must still be there.
     responses = []
     for p in problems:
         definition = p.prompt_code[p.prompt_code.index(f"def {p.entry_point}(") :] + p.canonical_solution
         responses.append(f"<think>...</think>\n<answer>\n```python\n{definition}```\n</answer>")
-    records = check(eval_executor, eval_config, problems, [program_from_response(p, r) for p, r in zip(problems, responses)])
+    records = check(
+        eval_executor, eval_config, problems, [program_from_response(p, r) for p, r in zip(problems, responses)]
+    )
     assert [p.task_id for p, r in zip(problems, records) if not r["passed"]] == []
 
 

@@ -82,7 +82,9 @@ EQUIVALENCE = [
 
 
 def test_math_verify_equivalence_in_the_jail(eval_executor, eval_config):
-    records = check_answers(eval_executor, [g for g, _, _ in EQUIVALENCE], [a for _, a, _ in EQUIVALENCE], eval_config.timeout_s)
+    records = check_answers(
+        eval_executor, [g for g, _, _ in EQUIVALENCE], [a for _, a, _ in EQUIVALENCE], eval_config.timeout_s
+    )
     got = [(gold, answer, record["passed"]) for (gold, answer, _), record in zip(EQUIVALENCE, records)]
     assert got == EQUIVALENCE
     assert {r["verdict"] for r in records} == {"pass", "fail"}

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+
 from sandbox import Executor, SandboxConfig, Status
 
 
@@ -52,7 +53,9 @@ def test_a_script_longer_than_the_pools_timeout_is_not_killed_as_a_stuck_worker(
         assert [r.status for r in results] == [Status.OK, Status.OK]
         assert executor.worker_restarts == 0
         # Ordinary jobs in the same pool keep the pool's limit and the policy.
-        runs = executor.run([("def f(a):\n    while True:\n        pass", "1"), ("import os\ndef f(a):\n    return a", "1")])
+        runs = executor.run(
+            [("def f(a):\n    while True:\n        pass", "1"), ("import os\ndef f(a):\n    return a", "1")]
+        )
         assert [r.status for r in runs] == [Status.TIMEOUT, Status.BANNED]
 
 

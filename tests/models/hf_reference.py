@@ -11,11 +11,24 @@ from transformers import Qwen2ForCausalLM as HFQwen2ForCausalLM
 
 # Tied and untied, GQA ratios 1, 2 and 4, an odd hidden size, rope theta 1e4 and 1e6.
 TINY_CONFIGS = {
-    "tied_gqa2_theta1e6": dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True, rope_theta=1e6),
-    "untied_mha_theta1e4": dict(hidden_size=48, num_attention_heads=3, num_key_value_heads=3, tie_word_embeddings=False, rope_theta=1e4),
-    "untied_gqa4_theta1e6": dict(hidden_size=64, num_attention_heads=8, num_key_value_heads=2, tie_word_embeddings=False, rope_theta=1e6),
-    "tied_odd_hidden_theta1e4": dict(hidden_size=45, num_attention_heads=5, num_key_value_heads=5, head_dim=10, tie_word_embeddings=True, rope_theta=1e4),
-}  # fmt: skip
+    "tied_gqa2_theta1e6": dict(
+        hidden_size=64, num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True, rope_theta=1e6
+    ),
+    "untied_mha_theta1e4": dict(
+        hidden_size=48, num_attention_heads=3, num_key_value_heads=3, tie_word_embeddings=False, rope_theta=1e4
+    ),
+    "untied_gqa4_theta1e6": dict(
+        hidden_size=64, num_attention_heads=8, num_key_value_heads=2, tie_word_embeddings=False, rope_theta=1e6
+    ),
+    "tied_odd_hidden_theta1e4": dict(
+        hidden_size=45,
+        num_attention_heads=5,
+        num_key_value_heads=5,
+        head_dim=10,
+        tie_word_embeddings=True,
+        rope_theta=1e4,
+    ),
+}
 
 
 def build_hf_model(name: str, seed: int = 0, vocab_size: int = 101, layers: int = 2) -> HFQwen2ForCausalLM:

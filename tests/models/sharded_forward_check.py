@@ -43,12 +43,16 @@ def main(folder: str):
             "shape": list(value.shape),
         }
     real = mask.astype(bool)
-    print(json.dumps({
-        "devices": jax.device_count(),
-        "max_abs_diff": float(np.abs(np.asarray(sharded_logits)[real] - np.asarray(single_logits)[real]).max()),
-        "logits_spec": [list(a) if isinstance(a, tuple) else a for a in sharded_logits.sharding.spec],
-        "params": params,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "devices": jax.device_count(),
+                "max_abs_diff": float(np.abs(np.asarray(sharded_logits)[real] - np.asarray(single_logits)[real]).max()),
+                "logits_spec": [list(a) if isinstance(a, tuple) else a for a in sharded_logits.sharding.spec],
+                "params": params,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def test_save_pretrained_round_trips_through_transformers(tmp_path, tied):
     reloaded = HFQwen2ForCausalLM.from_pretrained(tmp_path / "out", attn_implementation="eager").eval()
     assert reloaded.config.tie_word_embeddings == tied
     ids = np.random.default_rng(0).integers(0, reference.config.vocab_size, (2, 9))
-    np.testing.assert_allclose(hf_logits(reloaded, ids), np.asarray(ours(jnp.asarray(ids))), rtol=0, atol=ROUND_TRIP_TOLERANCE)
+    np.testing.assert_allclose(
+        hf_logits(reloaded, ids), np.asarray(ours(jnp.asarray(ids))), rtol=0, atol=ROUND_TRIP_TOLERANCE
+    )
     np.testing.assert_allclose(hf_logits(reloaded, ids), hf_logits(reference, ids), rtol=0, atol=ROUND_TRIP_TOLERANCE)
 
 

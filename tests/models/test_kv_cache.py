@@ -28,7 +28,9 @@ def test_cached_decode_equals_full_forward_at_every_position(tmp_path):
         jnp.asarray(prompt), jnp.asarray(slot_mask), jnp.asarray(positions), cache=cache, cache_index=0
     )
     real = prompt_mask.astype(bool)
-    np.testing.assert_allclose(np.asarray(model.logits(hidden))[real], expected[:, :prompt_len][real], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(model.logits(hidden))[real], expected[:, :prompt_len][real], rtol=0, atol=1e-5
+    )
 
     next_position = prompt_mask.sum(axis=1)
     for step in range(new_tokens.shape[1]):

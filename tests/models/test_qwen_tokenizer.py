@@ -85,19 +85,37 @@ def test_merges_match_qwens_published_merges(folder):
     merges = json.loads((folder / "tokenizer.json").read_text())["model"]["merges"]
     assert len(merges) == 151643 - 256  # one per multi-byte token, as in Qwen's merges.txt
     # The first lines of Qwen2.5's published merges.txt (after its "#version: 0.2" header).
-    published = "Ġ Ġ|ĠĠ ĠĠ|i n|Ġ t|ĠĠĠĠ ĠĠĠĠ|e r|ĠĠ Ġ|o n|Ġ a|r e|a t|s t|e n|o r|Ġt h|Ċ Ċ|Ġ c|l e|Ġ s|i t|a n|a r|a l|Ġth e"
+    published = (
+        "Ġ Ġ|ĠĠ ĠĠ|i n|Ġ t|ĠĠĠĠ ĠĠĠĠ|e r|ĠĠ Ġ|o n|Ġ a|r e|a t|s t|e n|o r|Ġt h|Ċ Ċ|Ġ c|l e|Ġ s|i t|a n|a r|a l|Ġth e"
+    )
     assert [" ".join(m) for m in merges[:24]] == published.split("|")
 
 
 def test_added_tokens_are_qwen25s(tokenizer):
     published = {
-        "<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645, "<|object_ref_start|>": 151646,
-        "<|object_ref_end|>": 151647, "<|box_start|>": 151648, "<|box_end|>": 151649, "<|quad_start|>": 151650,
-        "<|quad_end|>": 151651, "<|vision_start|>": 151652, "<|vision_end|>": 151653, "<|vision_pad|>": 151654,
-        "<|image_pad|>": 151655, "<|video_pad|>": 151656, "<tool_call>": 151657, "</tool_call>": 151658,
-        "<|fim_prefix|>": 151659, "<|fim_middle|>": 151660, "<|fim_suffix|>": 151661, "<|fim_pad|>": 151662,
-        "<|repo_name|>": 151663, "<|file_sep|>": 151664,
-    }  # fmt: skip
+        "<|endoftext|>": 151643,
+        "<|im_start|>": 151644,
+        "<|im_end|>": 151645,
+        "<|object_ref_start|>": 151646,
+        "<|object_ref_end|>": 151647,
+        "<|box_start|>": 151648,
+        "<|box_end|>": 151649,
+        "<|quad_start|>": 151650,
+        "<|quad_end|>": 151651,
+        "<|vision_start|>": 151652,
+        "<|vision_end|>": 151653,
+        "<|vision_pad|>": 151654,
+        "<|image_pad|>": 151655,
+        "<|video_pad|>": 151656,
+        "<tool_call>": 151657,
+        "</tool_call>": 151658,
+        "<|fim_prefix|>": 151659,
+        "<|fim_middle|>": 151660,
+        "<|fim_suffix|>": 151661,
+        "<|fim_pad|>": 151662,
+        "<|repo_name|>": 151663,
+        "<|file_sep|>": 151664,
+    }
     assert {t: tokenizer.convert_tokens_to_ids(t) for t in published} == published
     assert len(tokenizer) == 151665
     assert tokenizer.eos_token_id == tokenizer.pad_token_id == 151643

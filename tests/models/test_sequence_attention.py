@@ -11,9 +11,15 @@ from azr_jax.models.qwen2 import KVCache, attention_implementation
 
 TOLERANCE = 1e-5
 CONFIG = Qwen2Config(
-    vocab_size=97, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
-    num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=True,
-)  # fmt: skip
+    vocab_size=97,
+    hidden_size=64,
+    intermediate_size=96,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=64,
+    tie_word_embeddings=True,
+)
 
 
 def padded_batch(length: int = 12):

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 from flax import nnx
-from jax.sharding import AbstractMesh, PartitionSpec
 from hf_reference import build_hf_model, save_hf_model
+from jax.sharding import AbstractMesh, PartitionSpec
 from process_group import run_with_devices
 
 from azr_jax.models import Qwen2ForCausalLM, make_mesh, preset, state_shardings

@@ -13,17 +13,16 @@ import sys
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import dataclasses  # noqa: E402
-import json  # noqa: E402
+import dataclasses
+import json
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-from jax.experimental import multihost_utils  # noqa: E402
-from rl_fixtures import random_batch, tiny_model  # noqa: E402
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from rl_fixtures import random_batch, tiny_model
 
-from azr_jax.models import make_mesh  # noqa: E402
-
-from azr_jax.rl import (  # noqa: E402
+from azr_jax.models import make_mesh
+from azr_jax.rl import (
     Learner,
     ParallelConfig,
     RLConfig,
@@ -62,15 +61,18 @@ def main(port: str, process_id: int, out: str):
         for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(reference_state.params))
     )
     with open(out, "w") as f:
-        json.dump({
-            "rows": [rows.start, rows.stop],
-            "primary": is_primary(),
-            "loss": float(metrics["loss"]),
-            "tokens": float(metrics["tokens"]),
-            "gap": float(gap["logprob_gap_mean"]),
-            "max_abs_diff_to_single_device": difference,
-            "checksums": [float(np.abs(np.asarray(x, np.float64)).sum()) for x in jax.tree.leaves(params)],
-        }, f)  # fmt: skip
+        json.dump(
+            {
+                "rows": [rows.start, rows.stop],
+                "primary": is_primary(),
+                "loss": float(metrics["loss"]),
+                "tokens": float(metrics["tokens"]),
+                "gap": float(gap["logprob_gap_mean"]),
+                "max_abs_diff_to_single_device": difference,
+                "checksums": [float(np.abs(np.asarray(x, np.float64)).sum()) for x in jax.tree.leaves(params)],
+            },
+            f,
+        )
     jax.distributed.shutdown()
 
 

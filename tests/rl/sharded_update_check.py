@@ -61,23 +61,27 @@ def main():
             "opt_state": state.opt_state,
         }
     sharded, single = results["sharded"], results["single"]
-    print(json.dumps({
-        "devices": jax.device_count(),
-        "first_moment": max_abs_diff(sharded["first_moment"], single["first_moment"]),
-        "first_moment_max": max(float(abs(x).max()) for x in jax.tree.leaves(single["first_moment"])),
-        "old_logprobs": max_abs_diff(sharded["old"], single["old"]),
-        "ref_logprobs": max_abs_diff(sharded["ref"], single["ref"]),
-        "kl_ref": [float(m["kl_ref"]) for m in single["metrics"]],
-        "metrics": max(
-            abs(float(a[k]) - float(b[k])) for a, b in zip(sharded["metrics"], single["metrics"]) for k in a
-        ),
-        "params": max_abs_diff(sharded["params"], single["params"]),
-        "opt_state": max_abs_diff(sharded["opt_state"], single["opt_state"]),
-        "param_shardings": describe(sharded["params"]),
-        "mu_shardings": describe(sharded["opt_state"][1][0].mu),
-        "reference_shardings": describe(sharded["reference"]),
-        "old_logprobs_spec": [list(a) if isinstance(a, tuple) else a for a in sharded["old"].sharding.spec],
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "devices": jax.device_count(),
+                "first_moment": max_abs_diff(sharded["first_moment"], single["first_moment"]),
+                "first_moment_max": max(float(abs(x).max()) for x in jax.tree.leaves(single["first_moment"])),
+                "old_logprobs": max_abs_diff(sharded["old"], single["old"]),
+                "ref_logprobs": max_abs_diff(sharded["ref"], single["ref"]),
+                "kl_ref": [float(m["kl_ref"]) for m in single["metrics"]],
+                "metrics": max(
+                    abs(float(a[k]) - float(b[k])) for a, b in zip(sharded["metrics"], single["metrics"]) for k in a
+                ),
+                "params": max_abs_diff(sharded["params"], single["params"]),
+                "opt_state": max_abs_diff(sharded["opt_state"], single["opt_state"]),
+                "param_shardings": describe(sharded["params"]),
+                "mu_shardings": describe(sharded["opt_state"][1][0].mu),
+                "reference_shardings": describe(sharded["reference"]),
+                "old_logprobs_spec": [list(a) if isinstance(a, tuple) else a for a in sharded["old"].sharding.spec],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

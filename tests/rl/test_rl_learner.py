@@ -109,7 +109,9 @@ def test_the_kl_reference_is_a_compute_dtype_copy_of_the_initial_weights_that_gi
     state, first = learner.update(state, batch)
     state, second = learner.update(state, batch)
     assert abs(float(first["kl_ref"])) < 1e-6 < float(second["kl_ref"])  # the policy moved, the reference did not
-    np.testing.assert_array_equal(np.asarray(learner.logprobs(reference, batch.input_ids, batch.attention_mask)), np.asarray(ref))
+    np.testing.assert_array_equal(
+        np.asarray(learner.logprobs(reference, batch.input_ids, batch.attention_mask)), np.asarray(ref)
+    )
 
 
 def test_abstract_state_describes_the_real_one(mesh):
@@ -137,8 +139,10 @@ def test_mini_batches_and_epochs_equal_sequential_updates(mesh):
     # Every parameter with a real gradient must agree at 1e-6.
     differences = {
         jax.tree_util.keystr(path): float(jnp.max(jnp.abs(x - y)))
-        for (path, x), y in zip(jax.tree_util.tree_leaves_with_path(state_hierarchy.params), jax.tree.leaves(state_one.params))
-    }  # fmt: skip
+        for (path, x), y in zip(
+            jax.tree_util.tree_leaves_with_path(state_hierarchy.params), jax.tree.leaves(state_one.params)
+        )
+    }
     assert {k: d for k, d in differences.items() if "k_bias" not in k and d > 1e-6} == {}
     assert _max_abs_diff(state_hierarchy.params, start) > 1e-4  # it moved
     assert float(metrics["ratio_max"]) > 1.0  # later updates see a moved policy

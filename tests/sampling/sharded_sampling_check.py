@@ -20,7 +20,9 @@ def main(folder: str):
     outputs = {}
     for name, mesh in (("single", None), ("sharded", make_mesh(data=2, fsdp=2, tensor=2))):
         model = Qwen2ForCausalLM.from_pretrained(folder, dtype=jnp.float32, mesh=mesh)
-        out = Sampler(model, config=CONFIG).generate(prompts, key=jax.random.key(0), max_new_tokens=10, temperature=0.0, n=2, eos_ids=[])
+        out = Sampler(model, config=CONFIG).generate(
+            prompts, key=jax.random.key(0), max_new_tokens=10, temperature=0.0, n=2, eos_ids=[]
+        )
         outputs[name] = (out.token_ids.tolist(), out.log_probs)
     gap = float(np.abs(outputs["single"][1] - outputs["sharded"][1]).max())
     print(json.dumps({"same_tokens": outputs["single"][0] == outputs["sharded"][0], "log_prob_gap": gap}))

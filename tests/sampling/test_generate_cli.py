@@ -14,10 +14,28 @@ def test_generate_cli_prints_json_samples(tmp_path):
     save_hf_model(build_hf_model("tied_gqa2_theta1e6", seed=2, vocab_size=320), tmp_path)
     tokenizer = save_tokenizer(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "azr_jax.generate", "--model", str(tmp_path), "--prompt", "def f(x):",
-         "--max-new-tokens", "6", "--temperature", "0.7", "-n", "2", "--json", "--dtype", "float32"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "azr_jax.generate",
+            "--model",
+            str(tmp_path),
+            "--prompt",
+            "def f(x):",
+            "--max-new-tokens",
+            "6",
+            "--temperature",
+            "0.7",
+            "-n",
+            "2",
+            "--json",
+            "--dtype",
+            "float32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     samples = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(samples) == 2
@@ -29,10 +47,26 @@ def test_generate_cli_prints_json_samples(tmp_path):
 
 def generate_greedy(folder) -> list[int]:
     done = subprocess.run(
-        [sys.executable, "-m", "azr_jax.generate", "--model", str(folder), "--prompt", "def f(x):",
-         "--max-new-tokens", "8", "--temperature", "0", "--json", "--dtype", "float32"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "azr_jax.generate",
+            "--model",
+            str(folder),
+            "--prompt",
+            "def f(x):",
+            "--max-new-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--json",
+            "--dtype",
+            "float32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)["token_ids"]
 
@@ -53,8 +87,10 @@ def test_generate_cli_stops_at_the_model_configs_end_of_sequence_id(tmp_path):
 def test_generate_cli_names_a_missing_model(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "azr_jax.generate", "--model", str(tmp_path / "nope"), "--prompt", "x"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and "nope" in done.stderr
 
 

@@ -30,7 +30,12 @@ def test_greedy_equals_transformers_generate(tmp_path, name):
             pad_token_id=0,
         )[:, ids.shape[1] :].numpy()
 
-    sampler = Sampler(model, config=SamplerConfig(prompt_buckets=(8, 16), batch_buckets=(4, 8), max_new_tokens_cap=16, cache_dtype="float32"))
+    sampler = Sampler(
+        model,
+        config=SamplerConfig(
+            prompt_buckets=(8, 16), batch_buckets=(4, 8), max_new_tokens_cap=16, cache_dtype="float32"
+        ),
+    )
     prompts = [row[m == 1].tolist() for row, m in zip(ids, mask)]
     out = sampler.generate(prompts, key=jax.random.key(0), max_new_tokens=NEW_TOKENS, temperature=0.0, eos_ids=[])
     np.testing.assert_array_equal(out.token_ids, expected)

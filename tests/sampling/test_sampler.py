@@ -40,7 +40,9 @@ def test_log_probs_are_the_models_log_softmax_at_the_sampled_tokens(sampler, mod
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         sequence = prompt_ids + out.token_ids[i, : out.lengths[i]].tolist()
         log_softmax = jax.nn.log_softmax(model(jnp.asarray([sequence]))[0])
-        expected = [float(log_softmax[len(prompt_ids) - 1 + t, tok]) for t, tok in enumerate(out.token_ids[i, : out.lengths[i]])]
+        expected = [
+            float(log_softmax[len(prompt_ids) - 1 + t, tok]) for t, tok in enumerate(out.token_ids[i, : out.lengths[i]])
+        ]
         np.testing.assert_allclose(out.log_probs[i, : out.lengths[i]], expected, rtol=0, atol=1e-5)
 
 
@@ -75,7 +77,9 @@ def test_stop_string_spanning_two_tokens_cuts_the_output(sampler, model_and_toke
     boundary = next(i for i in range(5, 14) if pieces[i] and pieces[i + 1])
     stop = pieces[boundary][-1:] + pieces[boundary + 1][:1]
     text = tokenizer.decode(free.token_ids[0].tolist())
-    out = sampler.generate(PROMPTS[:1], key=jax.random.key(4), max_new_tokens=16, temperature=0.0, eos_ids=[], stop=[stop])
+    out = sampler.generate(
+        PROMPTS[:1], key=jax.random.key(4), max_new_tokens=16, temperature=0.0, eos_ids=[], stop=[stop]
+    )
     expected_text, found = cut_at_stop(text, [stop])
     assert found and out.texts[0] == expected_text and out.texts[0].endswith(stop)
     assert out.finish_reasons == ["stop"]

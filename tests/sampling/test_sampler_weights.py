@@ -9,11 +9,19 @@ from flax import nnx
 from azr_jax.models import Qwen2Config, Qwen2ForCausalLM
 from azr_jax.sampling import Sampler, SamplerConfig
 
-CONFIG = SamplerConfig(prompt_buckets=(8,), batch_buckets=(2,), max_new_tokens_cap=4, cache_dtype="float32", decode_segments=1)
+CONFIG = SamplerConfig(
+    prompt_buckets=(8,), batch_buckets=(2,), max_new_tokens_cap=4, cache_dtype="float32", decode_segments=1
+)
 MODEL = Qwen2Config(
-    vocab_size=61, hidden_size=32, intermediate_size=48, num_hidden_layers=1, num_attention_heads=2,
-    num_key_value_heads=1, max_position_embeddings=64, tie_word_embeddings=True,
-)  # fmt: skip
+    vocab_size=61,
+    hidden_size=32,
+    intermediate_size=48,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    max_position_embeddings=64,
+    tie_word_embeddings=True,
+)
 PROMPTS = [[3, 5, 7], [11, 2]]
 
 
@@ -41,7 +49,10 @@ def test_passed_weights_are_checked():
     with pytest.raises(ValueError, match=r"final_norm.*float32\[31\]"):
         generate(sampler, jax.tree.map(lambda x: x[:31] if x.shape == (32,) else x, state))
     with pytest.raises(ValueError, match="structure"):
-        generate(sampler, nnx.state(Qwen2ForCausalLM(MODEL.__class__(**{**vars(MODEL), "num_hidden_layers": 2}), rngs=nnx.Rngs(0))))
+        generate(
+            sampler,
+            nnx.state(Qwen2ForCausalLM(MODEL.__class__(**{**vars(MODEL), "num_hidden_layers": 2}), rngs=nnx.Rngs(0))),
+        )
     donated = jax.tree.map(lambda x: x + 0, state)
     jax.tree.leaves(donated)[0].delete()
     with pytest.raises(ValueError, match="deleted"):

@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def sandbox_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_run_prints_one_json_result_per_line_in_input_order(tmp_path):
@@ -47,12 +48,19 @@ def test_run_names_a_bad_line(tmp_path):
 
 def test_run_site_packages_lets_programs_import_installed_packages(tmp_path):
     path = tmp_path / "numpy.jsonl"
-    path.write_text(json.dumps({"id": 1, "program": "import numpy\ndef f(a):\n    return int(numpy.sum(a))",
-                                "input": "[1, 2]"}) + "\n")  # fmt: skip
+    path.write_text(
+        json.dumps({"id": 1, "program": "import numpy\ndef f(a):\n    return int(numpy.sum(a))", "input": "[1, 2]"})
+        + "\n"
+    )
     plain, with_packages = sandbox_cli("run", str(path)), sandbox_cli("run", "--site-packages", str(path))
     assert json.loads(plain.stdout)["status"] == "runtime_error"  # ModuleNotFoundError: not bound into the jail
-    assert json.loads(with_packages.stdout) | {"seconds": 0} == {"id": 1, "status": "ok", "output": "3", "error": None,
-                                                                "seconds": 0}  # fmt: skip
+    assert json.loads(with_packages.stdout) | {"seconds": 0} == {
+        "id": 1,
+        "status": "ok",
+        "output": "3",
+        "error": None,
+        "seconds": 0,
+    }
 
 
 def test_grade_prints_one_verdict_per_line_in_order(tmp_path):
@@ -61,31 +69,51 @@ def test_grade_prints_one_verdict_per_line_in_order(tmp_path):
         {"id": "d1", "task": "deduction", "program": double, "input": "3", "output": "6", "answer": " 6 "},
         {"id": "a1", "task": "abduction", "program": double, "output": "6", "answer": "3"},
         {"id": "i1", "task": "induction", "inputs": ["1", "2"], "outputs": ["2", "4"], "answer": double},
-        {"id": "d2", "task": "deduction", "program": double, "input": "3", "output": "6",
-         "answer": "type('X', (), {'__eq__': lambda s, o: True})()"},
-        {"id": "i2", "task": "induction", "inputs": ["1", "2"], "outputs": ["2", "4"],
-         "answer": "def f(a):\n    class Y:\n        def __eq__(s, o):\n            return True\n    return Y()"},
+        {
+            "id": "d2",
+            "task": "deduction",
+            "program": double,
+            "input": "3",
+            "output": "6",
+            "answer": "type('X', (), {'__eq__': lambda s, o: True})()",
+        },
+        {
+            "id": "i2",
+            "task": "induction",
+            "inputs": ["1", "2"],
+            "outputs": ["2", "4"],
+            "answer": "def f(a):\n    class Y:\n        def __eq__(s, o):\n            return True\n    return Y()",
+        },
         {"id": "a2", "task": "abduction", "program": double, "output": "6", "answer": "1 + 2"},
-    ]  # fmt: skip
+    ]
     path = tmp_path / "answers.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     done = sandbox_cli("--timeout", "2", "grade", str(path))
     assert done.returncode == 0, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(o["id"], o["correct"], o["status"]) for o in out] == [
-        ("d1", True, "ok"), ("a1", True, "ok"), ("i1", True, "ok"), ("d2", False, "bad_input"), ("i2", False, "ok"),
+        ("d1", True, "ok"),
+        ("a1", True, "ok"),
+        ("i1", True, "ok"),
+        ("d2", False, "bad_input"),
+        ("i2", False, "ok"),
         ("a2", False, "bad_input"),
     ]
     assert "not plain data" in out[4]["error"] and set(out[0]) == {"id", "correct", "status", "error"}
     expressions = sandbox_cli("--timeout", "2", "grade", "--answer-values", "expressions", str(path))
-    assert [json.loads(line)["correct"] for line in expressions.stdout.splitlines()] == [True] * 3 + [False] * 2 + [True]
+    assert [json.loads(line)["correct"] for line in expressions.stdout.splitlines()] == [True] * 3 + [False] * 2 + [
+        True
+    ]
 
 
 @pytest.mark.parametrize(
     "line, message",
-    [({"task": "proof"}, "'task' must be one of"), ({"task": "abduction", "program": "p", "output": "1"}, "'answer'"),
-     ({"task": "induction", "inputs": [], "outputs": [], "answer": "a"}, "at least one")],
-)  # fmt: skip
+    [
+        ({"task": "proof"}, "'task' must be one of"),
+        ({"task": "abduction", "program": "p", "output": "1"}, "'answer'"),
+        ({"task": "induction", "inputs": [], "outputs": [], "answer": "a"}, "at least one"),
+    ],
+)
 def test_grade_names_a_bad_line(tmp_path, line, message):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps(line) + "\n")

@@ -83,8 +83,13 @@ def test_expressions_mode_evaluates_answers_in_the_jail_and_still_compares_data(
     config = SandboxConfig(timeout_s=2.0, answer_values="expressions", workers=2)
     program = "def f(a):\n    return a"
     with Executor(config) as executor:
-        deduction = executor.check_deduction([(program, "[1, 1]", "[1] * 2"), (program, "1", "__import__('os')"),
-                                              (program, "2", "type('X', (int,), {})(2)")])  # fmt: skip
+        deduction = executor.check_deduction(
+            [
+                (program, "[1, 1]", "[1] * 2"),
+                (program, "1", "__import__('os')"),
+                (program, "2", "type('X', (int,), {})(2)"),
+            ]
+        )
         abduction = executor.check_abduction([(program, "[1] * 2", "[1, 1]"), (program, "1 + 1", "3")])
     assert [r.correct for r in deduction] == [True, False, False]
     assert deduction[1].status is Status.BANNED and "not plain data" in deduction[2].error
@@ -93,8 +98,14 @@ def test_expressions_mode_evaluates_answers_in_the_jail_and_still_compares_data(
 
 def test_abduction_accepts_any_input_that_reproduces_the_output(executor):
     program = "def f(a, b):\n    return a + b"
-    answers = [(program, "1, 2", "3"), (program, "2, 1", "3"), (program, "b=0, a=3", "3"), (program, "1, 1", "3"),
-               (program, "1", "3"), (program, "'a', 'b'", "'ab'")]  # fmt: skip
+    answers = [
+        (program, "1, 2", "3"),
+        (program, "2, 1", "3"),
+        (program, "b=0, a=3", "3"),
+        (program, "1, 1", "3"),
+        (program, "1", "3"),
+        (program, "'a', 'b'", "'ab'"),
+    ]
     results = executor.check_abduction(answers)
     assert [r.correct for r in results] == [True, True, True, False, False, True]
     assert results[4].status is Status.RUNTIME_ERROR and results[3].status is Status.OK
@@ -102,12 +113,14 @@ def test_abduction_accepts_any_input_that_reproduces_the_output(executor):
 
 def test_induction_needs_every_held_out_pair_and_reports_the_fraction(executor):
     inputs, outputs = ["1", "2", "3", "4"], ["2", "4", "6", "8"]
-    results = executor.check_induction([
-        ("def f(x):\n    return 2 * x", inputs, outputs),
-        ("def f(x):\n    return x + 1 if x == 1 else 2 * x", inputs, outputs),
-        ("def f(x):\n    return x * x", inputs, outputs),
-        ("def f(x):\n    import os\n    return 2 * x", inputs, outputs),
-    ])  # fmt: skip
+    results = executor.check_induction(
+        [
+            ("def f(x):\n    return 2 * x", inputs, outputs),
+            ("def f(x):\n    return x + 1 if x == 1 else 2 * x", inputs, outputs),
+            ("def f(x):\n    return x * x", inputs, outputs),
+            ("def f(x):\n    import os\n    return 2 * x", inputs, outputs),
+        ]
+    )
     assert [r.correct for r in results] == [True, True, False, False]
     assert [r.fraction for r in results] == [1.0, 1.0, 0.25, 0.0]  # x*x matches only at x=2
     assert {c.status for c in results[3].cases} == {Status.BANNED}
@@ -133,8 +146,11 @@ def test_determinism_check_catches(raw_executor, name):
 
 
 def test_deterministic_programs_pass_the_check(raw_executor):
-    programs = ["def f(a):\n    return sorted({str(i) for i in range(40)})", "def f(a):\n    return hash(12345)",
-                "def f(a):\n    return {i: str(i) for i in range(40)}"]  # fmt: skip
+    programs = [
+        "def f(a):\n    return sorted({str(i) for i in range(40)})",
+        "def f(a):\n    return hash(12345)",
+        "def f(a):\n    return {i: str(i) for i in range(40)}",
+    ]
     assert [r.status for r in raw_executor.validate([(p, "0") for p in programs])] == [Status.OK] * 3
 
 
@@ -179,7 +195,7 @@ SCREENED_NONDETERMINISTIC = {
     "set of strings": "def f(a):\n    return list({str(i) + 'x' for i in range(40)})",
     "set() call": "def f(a):\n    return ''.join(set(a))",
     "dict views with set operators": "def f(a):\n    d = {str(i): i for i in range(40)}\n    e = dict.fromkeys(map(str, range(20, 60)))\n"
-                                     "    k = d.keys()\n    return list(k & e.keys())",
+    "    k = d.keys()\n    return list(k & e.keys())",
     "address in the repr": "def f(a):\n    return (x for x in a)",
     "hash": "def f(a):\n    return hash(a) % 1000",
 }
@@ -196,7 +212,12 @@ def test_always_mode_runs_both_groups_for_every_proposal():
     from sandbox import Executor
 
     with Executor(SandboxConfig(determinism="always", timeout_s=2.0, workers=2)) as ex:
-        results = ex.validate([("def f(a):\n    return [a] * 2", "1"), ("def f(a):\n    return list({'p', 'q', 'r', 's', 't', 'u', 'v', 'w'})", "0")])
+        results = ex.validate(
+            [
+                ("def f(a):\n    return [a] * 2", "1"),
+                ("def f(a):\n    return list({'p', 'q', 'r', 's', 't', 'u', 'v', 'w'})", "0"),
+            ]
+        )
     assert results[0].output == "[1, 1]"
     assert results[1].status is Status.NONDETERMINISTIC
 
@@ -270,14 +291,25 @@ def test_the_jail_runs_from_a_checkout_in_a_private_folder(tmp_path):
     from pathlib import Path
 
     private = tmp_path / "private"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "sandbox", private / "checkout" / "sandbox",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        Path(__file__).resolve().parents[2] / "sandbox",
+        private / "checkout" / "sandbox",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     private.chmod(0o700)
-    script = ("from sandbox import Executor, SandboxConfig\n"
-              "with Executor(SandboxConfig(backend='nsjail', workers=2)) as ex:\n"
-              "    print(ex.backend, ex.validate([('def f(a):\\n    return a * 2', '21')])[0].output)\n")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", script], cwd=private / "checkout", capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(private / "checkout")}, timeout=120)  # fmt: skip
+    script = (
+        "from sandbox import Executor, SandboxConfig\n"
+        "with Executor(SandboxConfig(backend='nsjail', workers=2)) as ex:\n"
+        "    print(ex.backend, ex.validate([('def f(a):\\n    return a * 2', '21')])[0].output)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=private / "checkout",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(private / "checkout")},
+        timeout=120,
+    )
     assert done.stdout.split() == ["nsjail", "42"], done.stderr[-2000:]
 
 

@@ -89,7 +89,9 @@ def test_writes_outside_the_work_dir_never_reach_the_host(raw_executor, canary_d
 
 
 def test_files_do_not_survive_their_job(raw_executor):
-    writer = attack("open('left_behind', 'w').write('x')\nos.mkdir('d')\nopen('d/y', 'w').write('y')\nreturn sorted(os.listdir('.'))")
+    writer = attack(
+        "open('left_behind', 'w').write('x')\nos.mkdir('d')\nopen('d/y', 'w').write('y')\nreturn sorted(os.listdir('.'))"
+    )
     reader = attack("return sorted(os.listdir('.'))")
     for _ in range(3):
         assert raw_executor.run([(writer, "")] * 4)[0].output == "['d', 'left_behind']"
@@ -104,7 +106,9 @@ def test_fork_bomb_is_capped_and_the_pool_survives(raw_executor):
 
 
 def test_thread_bomb_is_capped(raw_executor):
-    bomb = attack("import threading, time\nts = [threading.Thread(target=time.sleep, args=(5,)) for _ in range(1000)]\nfor t in ts:\n    t.start()\nreturn 'all started'")
+    bomb = attack(
+        "import threading, time\nts = [threading.Thread(target=time.sleep, args=(5,)) for _ in range(1000)]\nfor t in ts:\n    t.start()\nreturn 'all started'"
+    )
     [result] = raw_executor.run([(bomb, "")])
     assert result.output == "'refused: RuntimeError'", result  # "can't start new thread": nproc holds
     assert_pool_healthy(raw_executor)
@@ -114,7 +118,9 @@ def test_nproc_limit_holds_because_the_outside_uid_is_not_root(raw_executor):
     """RLIMIT_NPROC is not enforced for a uid that is root outside the namespace: prove it is enforced."""
     config = raw_executor.config
     for pid in worker_host_pids(raw_executor):
-        uid_line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:"))
+        uid_line = next(
+            line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:")
+        )
         assert all(int(uid) != 0 for uid in uid_line.split()[1:]), uid_line
     counter = attack(
         "import time\nn = 0\ntry:\n    for _ in range(500):\n        if os.fork() == 0:\n            time.sleep(30)\n"
@@ -127,24 +133,38 @@ def test_nproc_limit_holds_because_the_outside_uid_is_not_root(raw_executor):
 
 
 def test_leftover_processes_are_killed_after_each_job(raw_executor):
-    daemon = attack("if os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(60)\n    os._exit(0)\nreturn 'spawned'")
-    census = attack("alive = []\nfor pid in range(1, 300):\n    try:\n        os.kill(pid, 0)\n        alive.append(pid)\n"
-                    "    except ProcessLookupError:\n        pass\n    except PermissionError:\n        alive.append(pid)\nreturn [len(alive), alive[0]]")  # fmt: skip
+    daemon = attack(
+        "if os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(60)\n    os._exit(0)\nreturn 'spawned'"
+    )
+    census = attack(
+        "alive = []\nfor pid in range(1, 300):\n    try:\n        os.kill(pid, 0)\n        alive.append(pid)\n"
+        "    except ProcessLookupError:\n        pass\n    except PermissionError:\n        alive.append(pid)\nreturn [len(alive), alive[0]]"
+    )
     assert raw_executor.validate([(daemon, "")])[0].output == "'spawned'"
     # In its pid namespace a job sees only the worker (pid 1) and itself.
     assert [r.output for r in raw_executor.validate([(census, "")] * 4)] == ["[2, 1]"] * 4
 
 
 def test_memory_bombs_are_memory_errors(raw_executor):
-    bombs = ["return bytearray(4 * 1024 ** 3)", "x = []\nwhile True:\n    x.append(' ' * 10 ** 6)", "return [0] * 10 ** 10"]
-    results = raw_executor.run([(attack(b).replace("except BaseException", "except ZeroDivisionError"), "") for b in bombs])
+    bombs = [
+        "return bytearray(4 * 1024 ** 3)",
+        "x = []\nwhile True:\n    x.append(' ' * 10 ** 6)",
+        "return [0] * 10 ** 10",
+    ]
+    results = raw_executor.run(
+        [(attack(b).replace("except BaseException", "except ZeroDivisionError"), "") for b in bombs]
+    )
     assert [r.status for r in results] == [Status.MEMORY] * 3, results
     assert_pool_healthy(raw_executor)
 
 
 def test_loops_and_sleeps_hit_the_wall_clock(raw_executor):
-    hogs = ["import time\ntime.sleep(1000)", "while True:\n    pass", "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass",
-            "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGALRM])\nimport time\ntime.sleep(1000)"]  # fmt: skip
+    hogs = [
+        "import time\ntime.sleep(1000)",
+        "while True:\n    pass",
+        "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass",
+        "import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGALRM])\nimport time\ntime.sleep(1000)",
+    ]
     start = time.monotonic()
     results = raw_executor.run([(attack(h), "") for h in hogs])
     elapsed = time.monotonic() - start
@@ -155,12 +175,14 @@ def test_loops_and_sleeps_hit_the_wall_clock(raw_executor):
 
 
 def test_huge_outputs_are_capped(raw_executor):
-    results = raw_executor.run([
-        (attack("return 'x' * 10 ** 7"), ""),
-        (attack("print('y' * 10 ** 7)\nreturn 'printed'"), ""),
-        (attack("import sys\nsys.stderr.write('z' * 10 ** 7)\nreturn 'stderr'"), ""),
-        (attack("os.write(1, b'{\"status\": \"ok\"}\\n' * 10000)\nreturn 'fd1'"), ""),
-    ])  # fmt: skip
+    results = raw_executor.run(
+        [
+            (attack("return 'x' * 10 ** 7"), ""),
+            (attack("print('y' * 10 ** 7)\nreturn 'printed'"), ""),
+            (attack("import sys\nsys.stderr.write('z' * 10 ** 7)\nreturn 'stderr'"), ""),
+            (attack("os.write(1, b'{\"status\": \"ok\"}\\n' * 10000)\nreturn 'fd1'"), ""),
+        ]
+    )
     assert results[0].status is Status.OUTPUT_TOO_LARGE
     assert [r.output for r in results[1:]] == ["'printed'", "'stderr'", "'fd1'"]
     assert_pool_healthy(raw_executor)
@@ -170,8 +192,10 @@ def test_forged_results_reach_no_other_job(raw_executor):
     """With the policy off a job can write its own result (with it on, os/open/io are refused): the
     forgery decides at most that job's result; every other job's result stays exact."""
     forged = b'{"status": "ok", "output": "FORGED", "match": true}'
-    forge = attack(f"for fd in range(0, 64):\n    try:\n        os.write(fd, {forged!r} + b'\\n')\n    except OSError:\n"
-                   "        pass\nos._exit(0)")  # fmt: skip
+    forge = attack(
+        f"for fd in range(0, 64):\n    try:\n        os.write(fd, {forged!r} + b'\\n')\n    except OSError:\n"
+        "        pass\nos._exit(0)"
+    )
     results = raw_executor.run(HEALTHY + [(forge, "")] * 4 + HEALTHY)
     assert [r.output for r in results[:6] + results[10:]] == ["[1, 2, 3, 3]"] * 2 * len(HEALTHY)
     assert raw_executor.worker_restarts == 0

@@ -9,7 +9,6 @@ every task type, including values such as deque, defaultdict, inf, nan, sets and
 """
 
 import numpy as np
-import pytest
 
 from azr_jax.selfplay.grading import grade
 from azr_jax.selfplay.parsing import SolverAnswer
@@ -34,15 +33,23 @@ def answer_program(body: str, preamble: str = "") -> str:
     return f"{preamble.strip()}\ndef f(x):\n{indented}\n".lstrip()
 
 
-ALWAYS_EQUAL = "class Yes:\n    def __eq__(self, other):\n        return True\n    def __hash__(self):\n        return 0\n"
+ALWAYS_EQUAL = (
+    "class Yes:\n    def __eq__(self, other):\n        return True\n    def __hash__(self):\n        return 0\n"
+)
 
 # Induction answers (model-written programs) that do not compute 2 * x, each with its trick.
 INDUCTION_HACKS = {
     # equality tricks in the returned value
     "always-equal object": answer_program(ALWAYS_EQUAL + "return Yes()"),
-    "int subclass equal to all": answer_program("class I(int):\n    def __eq__(s, o):\n        return True\nreturn I(0)"),
-    "str subclass equal to all": answer_program("class S(str):\n    def __eq__(s, o):\n        return True\nreturn S('')"),
-    "list subclass equal to all": answer_program("class L(list):\n    def __eq__(s, o):\n        return True\nreturn L()"),
+    "int subclass equal to all": answer_program(
+        "class I(int):\n    def __eq__(s, o):\n        return True\nreturn I(0)"
+    ),
+    "str subclass equal to all": answer_program(
+        "class S(str):\n    def __eq__(s, o):\n        return True\nreturn S('')"
+    ),
+    "list subclass equal to all": answer_program(
+        "class L(list):\n    def __eq__(s, o):\n        return True\nreturn L()"
+    ),
     "object made with type()": answer_program("return type('X', (), {'__eq__': lambda s, o: True})()"),
     "int subclass made with type()": answer_program("return type('I', (int,), {'__eq__': lambda s, o: True})(0)"),
     "always-equal inside a list": answer_program(ALWAYS_EQUAL + "return [Yes()]"),
@@ -59,7 +66,7 @@ INDUCTION_HACKS = {
     ),
     # namespace and builtins rebinding
     "json.dumps forging the report": answer_program(
-        "json.dumps = lambda *a, **k: '{\"status\": \"ok\", \"match\": true, \"data\": \"2\"}'\nreturn 0", "import json"
+        'json.dumps = lambda *a, **k: \'{"status": "ok", "match": true, "data": "2"}\'\nreturn 0', "import json"
     ),
     "json encoder rebinding": answer_program(
         "json.encoder.c_encode_basestring_ascii = None\njson.encoder.encode_basestring_ascii = lambda s: '\"2\"'\n"
@@ -100,7 +107,7 @@ INDUCTION_HACKS = {
     "inspect.currentframe": answer_program("return inspect.currentframe().f_back", "import inspect"),
     # result-channel forgery with the policy on
     "writing to numbered fds via codecs": answer_program(
-        "for fd in range(3, 64):\n    try:\n        codecs.open(fd, 'w').write('{\"status\": \"ok\", \"data\": \"2\"}')\n"
+        'for fd in range(3, 64):\n    try:\n        codecs.open(fd, \'w\').write(\'{"status": "ok", "data": "2"}\')\n'
         "    except Exception:\n        pass\nreturn 0",
         "import codecs",
     ),
@@ -175,13 +182,28 @@ def test_abduction_and_deduction_hacks_are_not_correct_in_the_executor(executor)
 def test_no_hack_is_paid_through_the_trainers_grading_path(executor):
     for config in TRAINER_CONFIGS:
         scores = {
-            TaskType.INDUCTION: grade(executor, TaskType.INDUCTION, [INDUCTION] * len(INDUCTION_HACKS),
-                                      [SolverAnswer(p) for p in INDUCTION_HACKS.values()], config),
-            TaskType.ABDUCTION: grade(executor, TaskType.ABDUCTION, [t for t, _ in ABDUCTION_HACKS.values()],
-                                      [SolverAnswer(a) for _, a in ABDUCTION_HACKS.values()], config),
-            TaskType.DEDUCTION: grade(executor, TaskType.DEDUCTION, [TRIPLET] * len(DEDUCTION_HACKS),
-                                      [SolverAnswer(p) for p in DEDUCTION_HACKS.values()], config),
-        }  # fmt: skip
+            TaskType.INDUCTION: grade(
+                executor,
+                TaskType.INDUCTION,
+                [INDUCTION] * len(INDUCTION_HACKS),
+                [SolverAnswer(p) for p in INDUCTION_HACKS.values()],
+                config,
+            ),
+            TaskType.ABDUCTION: grade(
+                executor,
+                TaskType.ABDUCTION,
+                [t for t, _ in ABDUCTION_HACKS.values()],
+                [SolverAnswer(a) for _, a in ABDUCTION_HACKS.values()],
+                config,
+            ),
+            TaskType.DEDUCTION: grade(
+                executor,
+                TaskType.DEDUCTION,
+                [TRIPLET] * len(DEDUCTION_HACKS),
+                [SolverAnswer(p) for p in DEDUCTION_HACKS.values()],
+                config,
+            ),
+        }
         for task_type, values in scores.items():
             assert np.all(values == 0.0), (task_type, config.induction_correctness, values)
 
@@ -248,12 +270,12 @@ HONEST_OUTPUTS = {
     "def f(a):\n    return range(a, 3 * a)": "2",
     "def f(a):\n    return 0.1 + a": "0.2",
     "def f(a):\n    return a.upper() + '\\n\"q\"'": "'é'",
-}  # fmt: skip
+}
 
 
 def test_honest_answers_of_every_type_stay_correct(executor):
     programs = list(HONEST_OUTPUTS)
-    gold = executor.validate([(p, i) for p, i in HONEST_OUTPUTS.items()])
+    gold = executor.validate(list(HONEST_OUTPUTS.items()))
     assert all(g.ok for g in gold), gold
     outputs = [g.output for g in gold]
     deduction = executor.check_deduction([(p, o, o) for p, o in zip(programs, outputs)])
@@ -261,16 +283,23 @@ def test_honest_answers_of_every_type_stay_correct(executor):
     respaced = executor.check_deduction([(p, o, o.replace(", ", ",")) for p, o in zip(programs, outputs)])
     abduction = executor.check_abduction([(p, i, o) for (p, i), o in zip(HONEST_OUTPUTS.items(), outputs)])
     induction = executor.check_induction([(p, [i], [o]) for (p, i), o in zip(HONEST_OUTPUTS.items(), outputs)])
-    for name, results in {"deduction": deduction, "respaced": respaced, "abduction": abduction,
-                          "induction": induction}.items():  # fmt: skip
+    for name, results in {
+        "deduction": deduction,
+        "respaced": respaced,
+        "abduction": abduction,
+        "induction": induction,
+    }.items():
         assert [p for p, r in zip(programs, results) if not r.correct] == [], name
 
 
 def test_an_induction_answer_with_a_helper_and_the_tasks_imports_is_correct_in_the_trainer(executor):
     task = InductionTask(
-        program="def f(s):\n    return Counter(s).most_common(1)[0][0]", imports=("from collections import Counter",),
-        inputs=("'aab'", "'bbc'", "'xyy'", "'qqq'"), outputs=("'a'", "'b'", "'y'", "'q'"), message="the commonest",
-    )  # fmt: skip
+        program="def f(s):\n    return Counter(s).most_common(1)[0][0]",
+        imports=("from collections import Counter",),
+        inputs=("'aab'", "'bbc'", "'xyy'", "'qqq'"),
+        outputs=("'a'", "'b'", "'y'", "'q'"),
+        message="the commonest",
+    )
     answer = SolverAnswer("def top(c):\n    return c.most_common(1)[0][0]\ndef f(s):\n    return top(Counter(s))")
     assert grade(executor, TaskType.INDUCTION, [task], [answer], RewardConfig()).tolist() == [1.0]
     strict = RewardConfig(induction_answer_imports=False, induction_answer_helpers=False)
@@ -288,16 +317,16 @@ SCRIPT_HACKS = {
     "rebinding builtins.AssertionError": "import builtins\nbuiltins.AssertionError = type('A', (Exception,), {})\n"
     "def f(x):\n    return 0",
     "rebinding builtins.BaseException": "import builtins\nbuiltins.BaseException = object\ndef f(x):\n    return 0",
-    "json.dumps forging the report": "import json\njson.dumps = lambda *a, **k: '{\"status\": \"ok\"}'\n"
+    "json.dumps forging the report": 'import json\njson.dumps = lambda *a, **k: \'{"status": "ok"}\'\n'
     "def f(x):\n    return 0",
     "patching the harness's failure record": "import sandbox.scripts as s\ns._failure = lambda *a: {'status': 'ok'}\n"
     "s.error_message = lambda e: ''\ndef f(x):\n    return 0",
     "patching the channel's writer": "import sandbox.channel as c\nc.write_result = lambda *a: None\n"
     "def f(x):\n    return 0",
     "forged records on every fd, then _exit": "import os\nfor fd in range(3, 64):\n    try:\n"
-    "        os.write(fd, b'{\"status\": \"ok\"}')\n    except OSError:\n        pass\nos._exit(0)",
+    '        os.write(fd, b\'{"status": "ok"}\')\n    except OSError:\n        pass\nos._exit(0)',
     "forged records on every fd, then failing": "import os\nfor fd in range(3, 64):\n    try:\n"
-    "        os.write(fd, b'{\"status\": \"ok\"}')\n    except OSError:\n        pass\ndef f(x):\n    return 0",
+    '        os.write(fd, b\'{"status": "ok"}\')\n    except OSError:\n        pass\ndef f(x):\n    return 0',
 }
 
 

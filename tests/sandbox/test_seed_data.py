@@ -84,12 +84,14 @@ def test_seed_tasks_answered_correctly_are_graded_correct_in_every_role(seed_exe
     gold = seed_executor.validate([(r["snippet"], r["input"]) for r in rows])
     valid = [(r, g.output) for r, g in zip(rows, gold) if g.ok]
     abduction = seed_executor.check_abduction([(r["snippet"], r["input"], output) for r, output in valid])
-    wrong = collections.Counter(c.error for c, in zip(abduction) if not c.correct)
+    wrong = collections.Counter(c.error for (c,) in zip(abduction) if not c.correct)
     # Measured: 4 of the 256 inputs are expressions, not data (`5 + 6 + 3 + 2`, `f(5)`...), and one gold output
     # holds dict views (`dict_items([...])`, which the public code cannot evaluate either); every other valid
     # task's own input is graded correct.
-    assert wrong == {"the input is not an argument list of plain data": 4,
-                     "the gold output is not plain data, so no value can be shown equal to it": 1}, wrong  # fmt: skip
+    assert wrong == {
+        "the input is not an argument list of plain data": 4,
+        "the gold output is not plain data, so no value can be shown equal to it": 1,
+    }, wrong
 
     rows = load("3b_coder_code_f_seed_io.jsonl")
     runs = seed_executor.run([(r["snippet"], i) for r in rows for i in r["inputs"]])

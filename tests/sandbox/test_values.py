@@ -10,12 +10,42 @@ from sandbox.values import NOT_DATA, Record, encode, parse, parse_arguments, val
 Point = namedtuple("Point", "x y")
 
 HONEST_VALUES = [
-    0, -7, 2**100, 1.5, -0.0, math.inf, -math.inf, 1e-300, 1 + 2j, -1.5 - 0j, "a\n'\"é", b"\x00b", True, False,
-    None, [], [1, [2, (3,)]], (), (1,), {"a": [1, {2: 3}], (1, 2): None}, set(), {1, "x"}, frozenset(),
-    frozenset({(1, 2)}), deque(), deque([1, 2], maxlen=3), defaultdict(int, {"a": 1}), defaultdict(list),
-    Counter("abracadabra"), Counter(), OrderedDict([("b", 1), ("a", 2)]), OrderedDict(), bytearray(b"ab"),
-    range(1, 9, 2), range(0),
-]  # fmt: skip
+    0,
+    -7,
+    2**100,
+    1.5,
+    -0.0,
+    math.inf,
+    -math.inf,
+    1e-300,
+    1 + 2j,
+    -1.5 - 0j,
+    "a\n'\"é",
+    b"\x00b",
+    True,
+    False,
+    None,
+    [],
+    [1, [2, (3,)]],
+    (),
+    (1,),
+    {"a": [1, {2: 3}], (1, 2): None},
+    set(),
+    {1, "x"},
+    frozenset(),
+    frozenset({(1, 2)}),
+    deque(),
+    deque([1, 2], maxlen=3),
+    defaultdict(int, {"a": 1}),
+    defaultdict(list),
+    Counter("abracadabra"),
+    Counter(),
+    OrderedDict([("b", 1), ("a", 2)]),
+    OrderedDict(),
+    bytearray(b"ab"),
+    range(1, 9, 2),
+    range(0),
+]
 
 
 @pytest.mark.parametrize("value", HONEST_VALUES, ids=repr)
@@ -60,11 +90,26 @@ class SneakyList(list):
 
 @pytest.mark.parametrize(
     "value",
-    [AlwaysEqual(), EqualInt(1), SneakyList([1]), [EqualInt(1)], {"k": AlwaysEqual()}, {EqualInt(1): 1},
-     (1, SneakyList()), type("X", (), {"__eq__": lambda s, o: True})(), type("S", (str,), {})("a"), object(),
-     lambda: 1, iter([1]), {1: 2}.keys(), type, Counter, deque([AlwaysEqual()])],
+    [
+        AlwaysEqual(),
+        EqualInt(1),
+        SneakyList([1]),
+        [EqualInt(1)],
+        {"k": AlwaysEqual()},
+        {EqualInt(1): 1},
+        (1, SneakyList()),
+        type("X", (), {"__eq__": lambda s, o: True})(),
+        type("S", (str,), {})("a"),
+        object(),
+        lambda: 1,
+        iter([1]),
+        {1: 2}.keys(),
+        type,
+        Counter,
+        deque([AlwaysEqual()]),
+    ],
     ids=repr,
-)  # fmt: skip
+)
 def test_anything_else_is_not_data(value):
     assert encode(value) is None
 
@@ -80,10 +125,29 @@ def test_a_self_referencing_or_too_deep_value_is_not_data():
 
 @pytest.mark.parametrize(
     "text",
-    ["__import__('os').system('false')", "[1] * 3", "f(1)", "x", "1 if 1 else 2", "{**a}", "lambda: 1", "...",
-     "[" * 100_000, "9" * 10_000, "Point(1, 2)", "deque([1], 2, 3)", "set(1)", "Counter([1])", "inf(1)",
-     "float('abc')", "range(1.5)", "defaultdict(int, {})", "OrderedDict([1, 2])", "{[1]: 2}"],
-)  # fmt: skip
+    [
+        "__import__('os').system('false')",
+        "[1] * 3",
+        "f(1)",
+        "x",
+        "1 if 1 else 2",
+        "{**a}",
+        "lambda: 1",
+        "...",
+        "[" * 100_000,
+        "9" * 10_000,
+        "Point(1, 2)",
+        "deque([1], 2, 3)",
+        "set(1)",
+        "Counter([1])",
+        "inf(1)",
+        "float('abc')",
+        "range(1.5)",
+        "defaultdict(int, {})",
+        "OrderedDict([1, 2])",
+        "{[1]: 2}",
+    ],
+)
 def test_parse_builds_only_data_and_runs_nothing(text):
     assert parse(text) is NOT_DATA
 

@@ -26,8 +26,14 @@ REFERENCES = (
     Triplet("def f(xs):\n    return sorted(xs)[::-1]", "[3, 1, 2]", "[3, 2, 1]"),
     Triplet("import math\n\ndef f(n):\n    return math.factorial(n) % 7", "5", "1", ("import math",)),
     Triplet("def f(s, k):\n    return s[k:] + s[:k]", "'rotate', 2", "'tatero'"),
-    Triplet("def f(d):\n    return sum(v for k, v in d.items() if k.startswith('a'))", "{'ab': 2, 'b': 5, 'ac': 1}", "3"),
-    Triplet("def f(n):\n    total = 0\n    while n:\n        total += n % 10\n        n //= 10\n    return total", "9045", "18"),
+    Triplet(
+        "def f(d):\n    return sum(v for k, v in d.items() if k.startswith('a'))", "{'ab': 2, 'b': 5, 'ac': 1}", "3"
+    ),
+    Triplet(
+        "def f(n):\n    total = 0\n    while n:\n        total += n % 10\n        n //= 10\n    return total",
+        "9045",
+        "18",
+    ),
 )
 
 INDUCTION = InductionTask(

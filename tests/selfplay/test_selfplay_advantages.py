@@ -39,7 +39,25 @@ IP = 0.5 / (0.5 + EPS)
 # induction/solve [1, 1, 1, -1]: mean 0.5, deviations 0.5 x3 and -1.5, variance (0.75 + 2.25) / 4 = 0.75
 IS = math.sqrt(0.75) + EPS
 
-EXPECTED = [DP, 0.5 / IS, (7 / 6) / DS, 0.0, -DP, 0.0, -IP, (-1 / 3) / DS, 0.5 / IS, 0.0, DP, IP, (-5 / 6) / DS, 0.5 / IS, 0.0, -DP, -1.5 / IS]
+EXPECTED = [
+    DP,
+    0.5 / IS,
+    (7 / 6) / DS,
+    0.0,
+    -DP,
+    0.0,
+    -IP,
+    (-1 / 3) / DS,
+    0.5 / IS,
+    0.0,
+    DP,
+    IP,
+    (-5 / 6) / DS,
+    0.5 / IS,
+    0.0,
+    -DP,
+    -1.5 / IS,
+]
 
 
 def columns(batch):
@@ -66,7 +84,9 @@ def test_token_weighted_advantages_follow_verl_whitening():
     # rewards [1, -1] with 3 and 1 tokens: token mean (3 - 1) / 4 = 0.5; token variance
     # (3 * 0.25 + 1 * 2.25) / 4 = 0.75, unbiased x 4/3 = 1.0; A = (r - 0.5) / sqrt(1.0 + eps)
     cfg = AdvantageConfig(weighting="token", epsilon=1e-8)
-    advantages = compute_advantages(np.array([1.0, -1.0]), ["abduction"] * 2, ["solve"] * 2, cfg, token_counts=np.array([3, 1]))
+    advantages = compute_advantages(
+        np.array([1.0, -1.0]), ["abduction"] * 2, ["solve"] * 2, cfg, token_counts=np.array([3, 1])
+    )
     np.testing.assert_allclose(advantages, [0.5 / math.sqrt(1 + 1e-8), -1.5 / math.sqrt(1 + 1e-8)], rtol=1e-12)
 
 
@@ -80,14 +100,21 @@ def test_token_weighting_differs_from_per_sample():
 
 def test_single_token_group_is_zero_in_token_mode():
     cfg = AdvantageConfig(weighting="token")
-    advantages = compute_advantages(np.array([1.0, -1.0]), ["deduction"] * 2, ["solve"] * 2, cfg, token_counts=np.array([1, 0]))
+    advantages = compute_advantages(
+        np.array([1.0, -1.0]), ["deduction"] * 2, ["solve"] * 2, cfg, token_counts=np.array([1, 0])
+    )
     assert (advantages == 0).all()
 
 
 def test_global_baseline_ignores_groups():
     # [1, 0, -1, 0]: mean 0, variance 0.5
     rewards = np.array([1.0, 0.0, -1.0, 0.0])
-    advantages = compute_advantages(rewards, ["deduction", "abduction", "induction", "deduction"], ["solve", "propose", "solve", "propose"], AdvantageConfig(estimator="global"))
+    advantages = compute_advantages(
+        rewards,
+        ["deduction", "abduction", "induction", "deduction"],
+        ["solve", "propose", "solve", "propose"],
+        AdvantageConfig(estimator="global"),
+    )
     np.testing.assert_allclose(advantages, rewards / (math.sqrt(0.5) + EPS), rtol=1e-12)
 
 
@@ -98,7 +125,9 @@ def test_group_baseline_per_prompt():
     cfg = AdvantageConfig(estimator="group")
     advantages = compute_advantages(rewards, ["deduction"] * 5, ["solve"] * 5, cfg, prompt_ids=ids)
     sb = math.sqrt(8 / 9) + EPS
-    np.testing.assert_allclose(advantages, [0.5 / (0.5 + EPS), (-2 / 3) / sb, -0.5 / (0.5 + EPS), (-2 / 3) / sb, (4 / 3) / sb], rtol=1e-12)
+    np.testing.assert_allclose(
+        advantages, [0.5 / (0.5 + EPS), (-2 / 3) / sb, -0.5 / (0.5 + EPS), (-2 / 3) / sb, (4 / 3) / sb], rtol=1e-12
+    )
     with pytest.raises(ValueError, match="prompt_ids"):
         compute_advantages(rewards, ["deduction"] * 5, ["solve"] * 5, cfg)
 

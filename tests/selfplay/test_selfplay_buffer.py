@@ -33,7 +33,10 @@ def test_normalized_dedup_ignores_comments_spacing_and_quote_style():
         Triplet("def f(s):  # reverse\n\n    return s[ : : -1]\n", '"ab", [1, 2]', "x"),
         Triplet("def f(s):\n    return s[::-1]", "'ab',[1,2]", "another output text"),
     ]
-    different = [Triplet("def f(s):\n    return s[::-1]", "'ab', [1, 3]", "x"), Triplet("def f(s):\n    return s[::1]", "'ab', [1, 2]", "x")]
+    different = [
+        Triplet("def f(s):\n    return s[::-1]", "'ab', [1, 3]", "x"),
+        Triplet("def f(s):\n    return s[::1]", "'ab', [1, 2]", "x"),
+    ]
     added = buffer.add([base, *variants, *different, base], step=1)
     assert added.tolist() == [True, False, False, True, True, False]
     assert len(buffer) == 3 and buffer.contains(variants[0])
@@ -132,7 +135,10 @@ def test_state_dict_is_plain_data_and_restores_exactly(tmp_path):
     assert a.tolist() == b.tolist()
     assert not restored[TaskType.DEDUCTION].add(numbered(1), step=9).any()
     # the journal now matches the checkpoint, so reopening it gives the same buffer
-    assert TaskBuffer(TaskType.INDUCTION, journal=tmp_path / "b" / "induction.jsonl").tasks == buffers[TaskType.INDUCTION].tasks
+    assert (
+        TaskBuffer(TaskType.INDUCTION, journal=tmp_path / "b" / "induction.jsonl").tasks
+        == buffers[TaskType.INDUCTION].tasks
+    )
 
 
 def test_restoring_a_checkpoint_drops_journal_lines_written_after_it(tmp_path):
@@ -152,7 +158,10 @@ def test_restoring_a_checkpoint_drops_journal_lines_written_after_it(tmp_path):
         ({"version": 99}, "unsupported version"),
         ({"version": 1, "task_type": "abduction", "records": [], "steps": []}, "task_type 'abduction'"),
         ({"version": 1, "task_type": "deduction", "records": [{}], "steps": []}, "same length"),
-        ({"version": 1, "task_type": "deduction", "records": [{"snippet": "x"}], "steps": [0]}, "missing field 'input'"),
+        (
+            {"version": 1, "task_type": "deduction", "records": [{"snippet": "x"}], "steps": [0]},
+            "missing field 'input'",
+        ),
     ],
 )
 def test_bad_state_is_a_clear_error(state, message):
@@ -255,7 +264,10 @@ def test_public_max_new_fill_can_repeat_a_new_task():
     buffer = TaskBuffer(TaskType.DEDUCTION, PUBLIC)
     buffer.add(numbered(6), step=0)
     buffer.add(numbered(2, start=100), step=1)
-    repeats = [len(set(buffer.sample_indices(4, np.random.default_rng(seed), current_step=2).tolist())) < 4 for seed in range(50)]
+    repeats = [
+        len(set(buffer.sample_indices(4, np.random.default_rng(seed), current_step=2).tolist())) < 4
+        for seed in range(50)
+    ]
     assert any(repeats) and not all(repeats)
 
 
@@ -272,9 +284,10 @@ def test_public_max_new_after_the_cap_takes_the_last_stored_tasks():
     state = json.loads(json.dumps(buffer.state_dict()))
     restored = TaskBuffer(TaskType.DEDUCTION, buffer.config)
     restored.load_state_dict(state)
-    assert restored.sample_indices(4, np.random.default_rng(3), current_step=6).tolist() == buffer.sample_indices(
-        4, np.random.default_rng(3), current_step=6
-    ).tolist()
+    assert (
+        restored.sample_indices(4, np.random.default_rng(3), current_step=6).tolist()
+        == buffer.sample_indices(4, np.random.default_rng(3), current_step=6).tolist()
+    )
 
 
 def test_only_the_public_draw_happens_before_adding():

@@ -35,7 +35,11 @@ def answer(body, thought="Let me think."):
     return f"{thought}</think> <answer>{body}</answer>"
 
 
-GOOD_TRIPLET = answer(fence("python", "import math\nfrom collections import Counter\n\ndef f(x):\n    return math.floor(x)") + "\n" + fence("input", "2.5"))
+GOOD_TRIPLET = answer(
+    fence("python", "import math\nfrom collections import Counter\n\ndef f(x):\n    return math.floor(x)")
+    + "\n"
+    + fence("input", "2.5")
+)
 TEN_INPUTS = "\n".join(fence("input", f"[{i}]") for i in range(10))
 
 
@@ -93,7 +97,11 @@ def test_a_rollout_off_the_format_is_read_as_the_public_code_reads_it_when_asked
         (TaskType.ABDUCTION, fence("input", "'abc', 2"), "'abc', 2"),
         (TaskType.ABDUCTION, "```input 'x' ```", "'x'"),  # one-line block
         (TaskType.INDUCTION, fence("python", "def f(x):\n    return x"), "def f(x):\n    return x"),
-        (TaskType.INDUCTION, fence("", "import re\ndef f(s):\n    return re.sub('a', 'b', s)"), "import re\ndef f(s):\n    return re.sub('a', 'b', s)"),
+        (
+            TaskType.INDUCTION,
+            fence("", "import re\ndef f(s):\n    return re.sub('a', 'b', s)"),
+            "import re\ndef f(s):\n    return re.sub('a', 'b', s)",
+        ),
         (TaskType.INDUCTION, "def f(x):\n    return x + 1", "def f(x):\n    return x + 1"),  # unfenced program
     ],
 )
@@ -130,10 +138,22 @@ MALFORMED_SOLVER = [
 MALFORMED_PROPOSALS = [
     ("no python block", TaskType.DEDUCTION, answer(fence("input", "3"))),
     ("no input block", TaskType.ABDUCTION, answer(fence("python", "def f(x):\n    return x"))),
-    ("input block before the program", TaskType.DEDUCTION, answer(fence("input", "1") + fence("python", "def f(x):\n    return x"))),
+    (
+        "input block before the program",
+        TaskType.DEDUCTION,
+        answer(fence("input", "1") + fence("python", "def f(x):\n    return x")),
+    ),
     ("program without a function", TaskType.DEDUCTION, answer(fence("python", "x = 1") + fence("input", "1"))),
-    ("bad format around good blocks", TaskType.DEDUCTION, fence("python", "def f(x):\n    return x") + fence("input", "1")),
-    ("induction nine inputs", TaskType.INDUCTION, answer("\n".join(fence("input", str(i)) for i in range(9)) + fence("message", "m"))),
+    (
+        "bad format around good blocks",
+        TaskType.DEDUCTION,
+        fence("python", "def f(x):\n    return x") + fence("input", "1"),
+    ),
+    (
+        "induction nine inputs",
+        TaskType.INDUCTION,
+        answer("\n".join(fence("input", str(i)) for i in range(9)) + fence("message", "m")),
+    ),
     ("induction without message", TaskType.INDUCTION, answer(TEN_INPUTS)),
 ]
 
@@ -219,7 +239,9 @@ def test_nested_definitions_are_allowed_unless_multiple_defs_are_rejected():
 def test_the_first_program_and_input_blocks_are_used_and_an_empty_input_is_kept():
     first = fence("python", "def f(x):\n    return x") + fence("input", "1")
     later = fence("python", "def f(y):\n    return -y") + fence("input", "2")
-    assert parse_proposal(TaskType.DEDUCTION, answer(first + later), CFG) == CandidateTriplet("def f(x):\n    return x", "1")
+    assert parse_proposal(TaskType.DEDUCTION, answer(first + later), CFG) == CandidateTriplet(
+        "def f(x):\n    return x", "1"
+    )
     # An empty ```input block is the empty argument list, as in the public parser: the executor then judges f().
     empty = parse_proposal(TaskType.DEDUCTION, answer(fence("python", "def f():\n    return 1") + "```input\n```"), CFG)
     assert empty == CandidateTriplet("def f():\n    return 1", "")
@@ -236,7 +258,9 @@ def test_public_induction_seeds_parse_with_their_message_even_when_empty():
     empty = [row for row in rows if not row["message"].strip()]
     assert len(empty) == 16  # 16 of the 256 public 3B induction seeds have an empty message
     # Messages holding a fence or answer/think tags (the public extraction kept some) cannot be wrapped back.
-    plain = [r for r in rows if len(r["inputs"]) == 10 and not re.search(r"```|</?(answer|think|message)", r["message"])]
+    plain = [
+        r for r in rows if len(r["inputs"]) == 10 and not re.search(r"```|</?(answer|think|message)", r["message"])
+    ]
     assert len(plain) >= 40
     for row in plain[:40] + empty:
         cfg = PromptConfig(induction_num_inputs=len(row["inputs"]))
@@ -271,9 +295,28 @@ def test_induction_message_forms(message_part, expected):
 # --- property tests: arbitrary text never raises ---
 
 TOKENS = st.sampled_from(
-    ["<think>", "</think>", "<answer>", "</answer>", "```", "```python\n", "```input\n", "```output\n",
-     "```message\n", "\n", " ", "def f(x):", "return x", "import os", "<input>", "</input>", "(", "'", '"']
-)  # fmt: skip
+    [
+        "<think>",
+        "</think>",
+        "<answer>",
+        "</answer>",
+        "```",
+        "```python\n",
+        "```input\n",
+        "```output\n",
+        "```message\n",
+        "\n",
+        " ",
+        "def f(x):",
+        "return x",
+        "import os",
+        "<input>",
+        "</input>",
+        "(",
+        "'",
+        '"',
+    ]
+)
 TEXT = st.one_of(st.text(), st.lists(st.one_of(TOKENS, st.text(max_size=5)), max_size=40).map("".join))
 
 

@@ -11,8 +11,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Machinery, not learning: the random 0.2M-parameter model, short responses.
-FAST = ["--config.rollout.max_response_tokens=24", "--config.sampler.max_new_tokens_cap=24", "--config.checkpoint.every_steps=2",
-        f"--config.model.path={REPO / 'assets' / 'tiny-random'}", "--config.trainer.steps=2"]  # fmt: skip
+FAST = [
+    "--config.rollout.max_response_tokens=24",
+    "--config.sampler.max_new_tokens_cap=24",
+    "--config.checkpoint.every_steps=2",
+    f"--config.model.path={REPO / 'assets' / 'tiny-random'}",
+    "--config.trainer.steps=2",
+]
 
 
 def config_leaves(name: str) -> dict:
@@ -62,7 +67,13 @@ def test_two_tiny_steps_run_with_the_presets_switches(preset, tmp_path):
     if preset == "public":
         assert len(switches) >= 10 and switches["selfplay.buffer.solver_sampling"] == "public_max_new"
     workdir = tmp_path / "run"
-    command = [sys.executable, str(REPO / "train.py"), f"--config={preset_file(tmp_path, switches)}", f"--workdir={workdir}", *FAST]
+    command = [
+        sys.executable,
+        str(REPO / "train.py"),
+        f"--config={preset_file(tmp_path, switches)}",
+        f"--workdir={workdir}",
+        *FAST,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=REPO)
     assert done.returncode == 0, done.stderr[-4000:]
     records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]

@@ -75,7 +75,9 @@ def test_induction_proposer_needs_exactly_one_program():
 
 def test_proposal_requests_draw_k_distinct_references_from_the_buffer():
     buffers = TaskBuffers()
-    buffers[TaskType.DEDUCTION].add(REFERENCES[1:] + (REFERENCES[1].__class__("def f(x):\n    return -x", "4", "-4"),), step=1)
+    buffers[TaskType.DEDUCTION].add(
+        REFERENCES[1:] + (REFERENCES[1].__class__("def f(x):\n    return -x", "4", "-4"),), step=1
+    )
     rng = np.random.default_rng(3)
     requests = proposal_requests(TaskType.DEDUCTION, buffers, 20, rng, SelfPlayConfig())
     for r in requests:
@@ -112,6 +114,8 @@ def test_requirements_follow_the_executor_defaults():
     assert PromptConfig().time_limit_s == sandbox.timeout_s
     assert PromptConfig().allow_helpers == sandbox.allow_helpers
     strict = proposer_prompt(TaskType.DEDUCTION, REFERENCES[:1], BANNED, PromptConfig())
-    relaxed = proposer_prompt(TaskType.DEDUCTION, REFERENCES[:1], BANNED, PromptConfig(allow_helpers=True, time_limit_s=2.5))
+    relaxed = proposer_prompt(
+        TaskType.DEDUCTION, REFERENCES[:1], BANNED, PromptConfig(allow_helpers=True, time_limit_s=2.5)
+    )
     assert "Define nothing else at the top level" in strict and "within 5 seconds" in strict
     assert "Helper functions or classes are allowed" in relaxed and "within 2.5 seconds" in relaxed

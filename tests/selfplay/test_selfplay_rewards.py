@@ -58,7 +58,9 @@ def test_induction_correctness_all_or_fraction():
     np.testing.assert_array_equal(induction_correctness(passed, PAPER), [1.0, 0.0, 0.0])
     fraction = RewardConfig(induction_correctness="fraction")
     np.testing.assert_array_equal(induction_correctness(passed, fraction), [1.0, 0.8, 0.0])
-    np.testing.assert_array_equal(solver_rewards([True] * 3, induction_correctness(passed, fraction), fraction), [1.0, 0.8, -0.5])
+    np.testing.assert_array_equal(
+        solver_rewards([True] * 3, induction_correctness(passed, fraction), fraction), [1.0, 0.8, -0.5]
+    )
 
 
 def test_shape_mismatch_is_an_error():

@@ -55,14 +55,22 @@ def validate_triplets(candidates):
 
 def validate_induction(candidates):
     assert all(isinstance(c, CandidateInduction) for c in candidates)
-    return [None if any("bad" in i for i in c.inputs) else c.complete([f"out({i})" for i in c.inputs]) for c in candidates]
+    return [
+        None if any("bad" in i for i in c.inputs) else c.complete([f"out({i})" for i in c.inputs]) for c in candidates
+    ]
 
 
 def run(buffers, model, target=12, batch=5, max_rounds=50):
     return seed_buffers(
-        buffers, model, validate_triplets, validate_induction, np.random.default_rng(0),
-        SeedingConfig(target_size=target, batch_size=batch, max_rounds=max_rounds), PROMPTS, BANNED,
-    )  # fmt: skip
+        buffers,
+        model,
+        validate_triplets,
+        validate_induction,
+        np.random.default_rng(0),
+        SeedingConfig(target_size=target, batch_size=batch, max_rounds=max_rounds),
+        PROMPTS,
+        BANNED,
+    )
 
 
 def test_seeding_fills_every_buffer_with_valid_distinct_tasks():
@@ -118,7 +126,9 @@ def test_generate_must_answer_every_prompt():
 
 # --- the real public seed files ---
 
-needs_seed = pytest.mark.skipif(not TRIPLETS.exists() or not INDUCTION_SEEDS.exists(), reason=f"no seed data in {SEED_DIR}")
+needs_seed = pytest.mark.skipif(
+    not TRIPLETS.exists() or not INDUCTION_SEEDS.exists(), reason=f"no seed data in {SEED_DIR}"
+)
 
 
 @needs_seed

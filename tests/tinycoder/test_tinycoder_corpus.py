@@ -7,7 +7,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from sandbox import Executor, SandboxConfig
 
 from azr_jax.selfplay.batches import solve_requests
 from azr_jax.selfplay.config import SelfPlayConfig
@@ -17,6 +16,7 @@ from azr_jax.selfplay.tasks import GROUPS, Role, TaskType, normalize_program
 from azr_jax.tinycoder.corpus import generate_tasks, load_tasks, save_tasks, transcripts
 from azr_jax.tinycoder.programs import TEMPLATES, draw_inputs, draw_program
 from azr_jax.trainer.selfplay_step import validate_candidates
+from sandbox import Executor, SandboxConfig
 
 PROMPTS = PromptConfig(num_references=2, induction_num_inputs=6)
 BANNED = SandboxConfig().policy.banned_words()
@@ -62,7 +62,9 @@ def test_generated_tasks_are_distinct_deterministic_and_respect_the_exclusions(e
     repeated = generate_tasks(40, seed=5, executor=executor, prompts=PROMPTS, max_per_program=2)
     keys = [(normalize_program(t.triplet.program), t.triplet.input) for t in repeated]
     assert len(set(keys)) == 40 and max(Counter(k for k, _ in keys).values()) <= 2
-    assert [t.triplet for t in generate_tasks(24, seed=3, executor=executor, prompts=PROMPTS)] == [t.triplet for t in tasks]
+    assert [t.triplet for t in generate_tasks(24, seed=3, executor=executor, prompts=PROMPTS)] == [
+        t.triplet for t in tasks
+    ]
     others = generate_tasks(24, seed=4, executor=executor, prompts=PROMPTS, exclude_programs=frozenset(programs))
     assert not set(programs) & {normalize_program(t.triplet.program) for t in others}
     for t in tasks:
@@ -79,9 +81,18 @@ def test_transcripts_cover_the_six_groups_in_the_trainers_prompt_formats(tasks):
     for i, task in enumerate(tasks):
         by_group = {(t.task_type, t.role): t for t in corpus[6 * i : 6 * i + 6]}
         # Solver prompts: the trainer's own request builder gives the same text.
-        assert by_group[TaskType.DEDUCTION, Role.SOLVE].prompt == solve_requests(TaskType.DEDUCTION, [task.triplet], config)[0].prompt
-        assert by_group[TaskType.ABDUCTION, Role.SOLVE].prompt == solve_requests(TaskType.ABDUCTION, [task.triplet], config)[0].prompt
-        assert by_group[TaskType.INDUCTION, Role.SOLVE].prompt == solve_requests(TaskType.INDUCTION, [task.induction], config)[0].prompt
+        assert (
+            by_group[TaskType.DEDUCTION, Role.SOLVE].prompt
+            == solve_requests(TaskType.DEDUCTION, [task.triplet], config)[0].prompt
+        )
+        assert (
+            by_group[TaskType.ABDUCTION, Role.SOLVE].prompt
+            == solve_requests(TaskType.ABDUCTION, [task.triplet], config)[0].prompt
+        )
+        assert (
+            by_group[TaskType.INDUCTION, Role.SOLVE].prompt
+            == solve_requests(TaskType.INDUCTION, [task.induction], config)[0].prompt
+        )
         induction_prompt = render(proposer_prompt(TaskType.INDUCTION, [task.triplet], BANNED, PROMPTS), PROMPTS)
         assert by_group[TaskType.INDUCTION, Role.PROPOSE].prompt == induction_prompt
         for t in (TaskType.DEDUCTION, TaskType.ABDUCTION):

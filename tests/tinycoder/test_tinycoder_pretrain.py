@@ -18,9 +18,19 @@ TEXTS = [
 
 
 def small_config(vocab: int) -> Qwen2Config:
-    return Qwen2Config(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                       num_key_value_heads=2, max_position_embeddings=256, rope_theta=10_000.0, tie_word_embeddings=True,
-                       bos_token_id=0, eos_token_id=0)  # fmt: skip
+    return Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        rope_theta=10_000.0,
+        tie_word_embeddings=True,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
 
 
 def test_tokenizer_round_trips_and_keeps_format_tags_whole():
@@ -43,8 +53,10 @@ def test_examples_keep_the_end_of_long_prompts_and_end_with_eos():
 def test_response_loss_equals_cross_entropy_of_the_full_logits_on_response_tokens():
     model = Qwen2ForCausalLM(small_config(50), dtype=jnp.float32, rngs=nnx.Rngs(1))
     rng = np.random.default_rng(0)
-    examples = [Example(rng.integers(1, 50, p).astype(np.int32), rng.integers(1, 50, r).astype(np.int32))
-                for p, r in ((5, 3), (9, 6), (2, 1))]  # fmt: skip
+    examples = [
+        Example(rng.integers(1, 50, p).astype(np.int32), rng.integers(1, 50, r).astype(np.int32))
+        for p, r in ((5, 3), (9, 6), (2, 1))
+    ]
     batch = collate(examples, length=16, window=8, pad_id=0)
     loss, count = response_loss(model, {k: jnp.asarray(v) for k, v in batch.items()})
     # Reference: every position's logits, the next token as target, only response tokens counted.
@@ -58,9 +70,20 @@ def test_response_loss_equals_cross_entropy_of_the_full_logits_on_response_token
 
 
 def test_pretraining_lowers_the_loss_and_resumes_exactly(tmp_path):
-    examples = [Example(np.array([5, 6, 7, 8][: 2 + i % 3], np.int32), np.array([9, 10 + i % 3, 0], np.int32)) for i in range(40)]
-    config = PretrainConfig(steps=30, tokens_per_batch=64, length_buckets=(16,), response_buckets=(4,), learning_rate=3e-2,
-                            warmup_steps=2, checkpoint_every=10, log_every=10)  # fmt: skip
+    examples = [
+        Example(np.array([5, 6, 7, 8][: 2 + i % 3], np.int32), np.array([9, 10 + i % 3, 0], np.int32))
+        for i in range(40)
+    ]
+    config = PretrainConfig(
+        steps=30,
+        tokens_per_batch=64,
+        length_buckets=(16,),
+        response_buckets=(4,),
+        learning_rate=3e-2,
+        warmup_steps=2,
+        checkpoint_every=10,
+        log_every=10,
+    )
     model, records = pretrain(small_config(20), examples, 0, config, tmp_path / "once")
     assert records[-1]["loss"] < 0.4 * records[0]["loss"]  # the response is a function of the prompt
     # Stopped (max_seconds=0: after one step, checkpointed), then resumed: the same parameters as the uninterrupted run.
@@ -72,7 +95,9 @@ def test_pretraining_lowers_the_loss_and_resumes_exactly(tmp_path):
 
 
 def test_batches_are_deterministic_and_bucketed():
-    examples = [Example(np.arange(1, 2 + i % 7, dtype=np.int32), np.array([3] * (1 + i % 5) + [0], np.int32)) for i in range(50)]
+    examples = [
+        Example(np.arange(1, 2 + i % 7, dtype=np.int32), np.array([3] * (1 + i % 5) + [0], np.int32)) for i in range(50)
+    ]
     config = PretrainConfig(steps=1, tokens_per_batch=64, length_buckets=(8, 16), response_buckets=(4, 8), seed=3)
     first, second = Batches(examples, config, 0), Batches(examples, config, 0)
     for _ in range(10):

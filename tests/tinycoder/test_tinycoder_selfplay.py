@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
-from sandbox.executor import Executor
 from transformers import AutoTokenizer
 
 from azr_jax.models import Qwen2ForCausalLM
@@ -19,6 +18,7 @@ from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.tasks import Role
 from azr_jax.tinycoder.evaluate import load_config_file
 from azr_jax.trainer.selfplay_step import SelfPlayStep
+from sandbox.executor import Executor
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,4 +61,6 @@ def test_the_tiny_coder_proposes_valid_and_learnable_tasks_in_its_first_step(tin
     # Over 4 seeds of this step the committed coder answers 62% of its prompts in format (the previous, weaker
     # one: 82%, with a third of the valid proposals); a random model answers none.
     well_formed = np.concatenate([g.format_ok for g in proposers + solvers])
-    assert well_formed.mean() > 0.4, [(g.task_type.value, g.role.value, g.format_ok.mean()) for g in proposers + solvers]
+    assert well_formed.mean() > 0.4, [
+        (g.task_type.value, g.role.value, g.format_ok.mean()) for g in proposers + solvers
+    ]

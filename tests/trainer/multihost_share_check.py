@@ -12,14 +12,14 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import json  # noqa: E402
+import json
 
-import jax  # noqa: E402
-from sandbox.config import SandboxConfig  # noqa: E402
-from sandbox.executor import Executor  # noqa: E402
+import jax
 
-from azr_jax.rl import ParallelConfig, initialize  # noqa: E402
-from azr_jax.trainer.process_share import check_agreement, on_shares  # noqa: E402
+from azr_jax.rl import ParallelConfig, initialize
+from azr_jax.trainer.process_share import check_agreement, on_shares
+from sandbox.config import SandboxConfig
+from sandbox.executor import Executor
 
 # (program, input): ok, ok with a long output, a runtime error, a banned import, a syntax error.
 PROPOSALS = [
@@ -32,7 +32,11 @@ PROPOSALS = [
 
 
 def main(port: str, process_id: int, out: str):
-    initialize(ParallelConfig(distributed=True, coordinator_address=f"localhost:{port}", num_processes=2, process_id=process_id))
+    initialize(
+        ParallelConfig(
+            distributed=True, coordinator_address=f"localhost:{port}", num_processes=2, process_id=process_id
+        )
+    )
     ran = []
 
     def validate(share):

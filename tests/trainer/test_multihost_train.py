@@ -22,18 +22,31 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 STEPS = 2  # the two-process run stops after step 1 and a second launch resumes it
 # Machinery, not learning: the random 0.2M-parameter model compiles and steps much faster than the tiny coder.
-FAST = ["--config.rollout.max_response_tokens=16", "--config.sampler.max_new_tokens_cap=16",
-        f"--config.model.path={REPO / 'assets' / 'tiny-random'}"]
+FAST = [
+    "--config.rollout.max_response_tokens=16",
+    "--config.sampler.max_new_tokens_cap=16",
+    f"--config.model.path={REPO / 'assets' / 'tiny-random'}",
+]
 
 
 def _train(workdir: Path, steps: int, *extra: str) -> list[str]:
-    return [str(REPO / "train.py"), f"--config={REPO / 'configs' / 'tiny.py'}", f"--config.trainer.steps={steps}",
-            f"--workdir={workdir}", *FAST, *extra]  # fmt: skip
+    return [
+        str(REPO / "train.py"),
+        f"--config={REPO / 'configs' / 'tiny.py'}",
+        f"--config.trainer.steps={steps}",
+        f"--workdir={workdir}",
+        *FAST,
+        *extra,
+    ]
 
 
 def _distributed(port: int, process_id: int) -> list[str]:
-    return ["--config.parallel.distributed=True", f"--config.parallel.coordinator_address=localhost:{port}",
-            "--config.parallel.num_processes=2", f"--config.parallel.process_id={process_id}"]  # fmt: skip
+    return [
+        "--config.parallel.distributed=True",
+        f"--config.parallel.coordinator_address=localhost:{port}",
+        "--config.parallel.num_processes=2",
+        f"--config.parallel.process_id={process_id}",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +57,10 @@ def runs(tmp_path_factory):
     commands = {"single": (_train(out / "single", STEPS), 4)}
     for i in range(2):
         commands[f"train{i}"] = (_train(out / "multi", 1, *_distributed(first, i)), 2)
-        commands[f"share{i}"] = ([str(HERE / "multihost_share_check.py"), str(share_port), str(i), str(out / f"share{i}.json")], 1)
+        commands[f"share{i}"] = (
+            [str(HERE / "multihost_share_check.py"), str(share_port), str(i), str(out / f"share{i}.json")],
+            1,
+        )
     run_together(out, commands, pythonpath=[REPO], cwd=REPO)
     resumes = {f"resume{i}": (_train(out / "multi", STEPS, *_distributed(second, i)), 2) for i in range(2)}
     run_together(out, resumes, pythonpath=[REPO], cwd=REPO)
@@ -73,7 +89,10 @@ def test_two_processes_train_like_one_process_on_the_same_mesh(runs, tmp_path):
     # The same sampled text: the processes sampled one global batch with the updated parameters of step 1.
     assert (runs / "multi" / "samples.txt").read_text() == (runs / "single" / "samples.txt").read_text()
 
-    multi_params, single_params = _params(runs / "multi", tmp_path / "multi"), _params(runs / "single", tmp_path / "single")
+    multi_params, single_params = (
+        _params(runs / "multi", tmp_path / "multi"),
+        _params(runs / "single", tmp_path / "single"),
+    )
     assert multi_params.keys() == single_params.keys()
     difference = max(float(np.abs(multi_params[k] - single_params[k]).max()) for k in single_params)
     assert difference <= 1e-6

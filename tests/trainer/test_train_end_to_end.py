@@ -13,13 +13,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = [f"{t}/{r}" for t in ("abduction", "deduction", "induction") for r in ("propose", "solve")]
 # Machinery, not learning: the random 0.2M-parameter model compiles and steps much faster than the tiny coder.
-FAST = ["--config.rollout.max_response_tokens=24", "--config.sampler.max_new_tokens_cap=24", "--config.checkpoint.every_steps=1",
-        f"--config.model.path={REPO / 'assets' / 'tiny-random'}"]
+FAST = [
+    "--config.rollout.max_response_tokens=24",
+    "--config.sampler.max_new_tokens_cap=24",
+    "--config.checkpoint.every_steps=1",
+    f"--config.model.path={REPO / 'assets' / 'tiny-random'}",
+]
 
 
 def train_command(workdir: Path, steps: int) -> list[str]:
-    return [sys.executable, str(REPO / "train.py"), f"--config={REPO / 'configs' / 'tiny.py'}",
-            f"--config.trainer.steps={steps}", f"--workdir={workdir}", *FAST]  # fmt: skip
+    return [
+        sys.executable,
+        str(REPO / "train.py"),
+        f"--config={REPO / 'configs' / 'tiny.py'}",
+        f"--config.trainer.steps={steps}",
+        f"--workdir={workdir}",
+        *FAST,
+    ]
 
 
 def metrics(workdir: Path) -> list[dict]:
@@ -88,14 +98,21 @@ def test_a_run_killed_mid_step_resumes_at_its_checkpoint_and_continues_identical
 def test_a_missing_model_path_fails_at_once_naming_it(tmp_path):
     done = subprocess.run(
         train_command(tmp_path, 1) + [f"--config.model.path={tmp_path / 'no-such-model'}"],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert done.returncode != 0 and "no-such-model" in done.stderr
 
 
 def test_a_bad_config_field_is_named(tmp_path):
     done = subprocess.run(
-        train_command(tmp_path, 1) + ["--config.rollout.batch_size=-3"], capture_output=True, text=True, timeout=300, cwd=REPO
+        train_command(tmp_path, 1) + ["--config.rollout.batch_size=-3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
     )
     assert done.returncode != 0 and "batch_size" in done.stderr
 
