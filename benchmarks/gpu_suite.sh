@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU numbers of docs/benchmarks.md in one run, from the repository root on a CUDA machine whose python3 has
-# this project's requirements with jax[cuda] and torch (setup_runpod.sh, or the device machine's environment):
+# The GPU numbers of docs/benchmarks.md in one run, from the repository root on a CUDA machine whose python3 (or
+# $PYTHON) has this project's requirements with jax[cuda] and torch (setup_runpod.sh, or the device machine's):
 #
 #   bash benchmarks/gpu_suite.sh            # one H100/H200: about 9 minutes, each part under its own time limit
 #   bash benchmarks/gpu_suite.sh --smoke    # the same code at tiny shapes on the CPU (tests/test_gpu_suite_smoke.py)
@@ -14,6 +14,7 @@ set -u
 smoke=0
 [ "${1:-}" = "--smoke" ] && smoke=1
 out=${OUT:-/tmp/gpu_suite}
+python=${PYTHON:-python3}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 # The 3B step holds ~65 GiB on one device (python -m azr_jax.models.info); JAX's default cap is 75% of the card.
@@ -58,27 +59,27 @@ fi
 
 {
     if [ "$smoke" = 0 ]; then nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; fi
-    python3 -c "import jax, flax; print('jax', jax.__version__, 'flax', flax.__version__, jax.devices())"
+    "$python" -c "import jax, flax; print('jax', jax.__version__, 'flax', flax.__version__, jax.devices())"
 } 2>&1 | tee "$out/env.txt"
 roofline=()
 if [ "$smoke" = 0 ]; then
     # The decode roofline's reference is the read bandwidth: a decode step reads weights and cache, writes little.
-    bandwidth=$(python3 benchmarks/device_bandwidth.py | tee -a "$out/env.txt" | sed -E 's/.*read bandwidth: ([0-9]+) GB\/s.*/\1/')
+    bandwidth=$("$python" benchmarks/device_bandwidth.py | tee -a "$out/env.txt" | sed -E 's/.*read bandwidth: ([0-9]+) GB\/s.*/\1/')
     roofline=(--roofline-gbps "$bandwidth")
 fi
 
-part model "${limits[0]}" python3 benchmarks/random_qwen_folder.py --preset qwen2.5-coder-3b --out "$out/model" \
+part model "${limits[0]}" "$python" benchmarks/random_qwen_folder.py --preset qwen2.5-coder-3b --out "$out/model" \
     ${QWEN_RANKS:+--ranks "$QWEN_RANKS"} "${model_args[@]}"
-part sampling "${limits[1]}" python3 benchmarks/sampling_bench.py --preset qwen2.5-coder-3b "${model_args[@]}" \
+part sampling "${limits[1]}" "$python" benchmarks/sampling_bench.py --preset qwen2.5-coder-3b "${model_args[@]}" \
     "${sampling_args[@]}" "${roofline[@]}" --json "$out/sampling.json"
-part update "${limits[2]}" python3 benchmarks/update_bench.py --preset qwen2.5-coder-3b "${update_args[@]}" \
+part update "${limits[2]}" "$python" benchmarks/update_bench.py --preset qwen2.5-coder-3b "${update_args[@]}" \
     --json "$out/update.json"
 # A real training step: train.py's loop on the random 3B with the real tokenizer; no seeding stage (a random model
 # never proposes the 256 valid seed tasks), the buffers start from the identity task.
-part step "${limits[3]}" python3 benchmarks/step_bench.py --config configs/azr_3b.py --config.model.path="$out/model" \
+part step "${limits[3]}" "$python" benchmarks/step_bench.py --config configs/azr_3b.py --config.model.path="$out/model" \
     --config.trainer.seeding=off "${step_args[@]}" --json "$out/step.json"
 
-python3 - "$out" "$smoke" <<'EOF'
+"$python" - "$out" "$smoke" <<'EOF'
 import json, sys
 from pathlib import Path
 

@@ -5,6 +5,7 @@ tiny shapes on the CPU and writes suite.json."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -14,7 +15,7 @@ def test_gpu_suite_smoke(tmp_path):
     run = subprocess.run(
         ["bash", "benchmarks/gpu_suite.sh", "--smoke"],
         cwd=REPO,
-        env={**os.environ, "OUT": str(tmp_path)},
+        env={**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable},  # make test runs without activating
         capture_output=True,
         text=True,
         timeout=900,
