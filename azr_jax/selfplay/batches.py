@@ -3,12 +3,13 @@
 One step, per task type:
 1. `proposal_requests`: proposer prompts, with K references (induction: one program) from the buffers.
 2. the model answers; `parse_proposals` turns responses into candidate tasks or format errors.
-3. the executor validates candidates and completes them (`candidate.complete(output)`).
+3. the executor validates candidates and completes them (`candidate.complete(output)`); the valid tasks go into
+   the buffer at once (`TaskBuffer.add(tasks, step)`), unless `buffer.draws_before_adding` (the public order)
+   holds them back until the solver batch is drawn.
 4. `solve_requests` for each valid task, repeated `rewards.n_solver_rollouts` times to estimate its solve
    rate (`rewards.solve_rates`), then `rewards.proposer_rewards`.
-5. the valid tasks go into the buffer (`TaskBuffer.add(tasks, step)`); the solver batch is drawn with
-   `TaskBuffer.sample_solver_batch` (newest first), answered, parsed with `parse_solutions`, checked by the
-   executor, and rewarded with `rewards.solver_rewards`.
+5. the solver batch is drawn with `TaskBuffer.sample_solver_batch` (newest first), answered, parsed with
+   `parse_solutions`, graded (`selfplay/grading.grade`), and rewarded with `rewards.solver_rewards`.
 6. `advantages.compute_advantages` over all six (task type, role) groups of the step.
 
 Prompts over the token limit (`PromptLimit`) are never cut: a proposer prompt is rebuilt on freshly drawn
