@@ -99,7 +99,11 @@ def test_two_processes_train_like_one_process_on_the_same_mesh(runs, tmp_path):
 
 
 def test_a_multihost_run_resumes_from_its_checkpoint(runs):
-    assert "at step 1" in (runs / "resume0.err").read_text() and "at step 1" in (runs / "resume1.err").read_text()
+    # Each process of a multi-host run keeps its own log in the workdir (train.<host>.<pid>.log); the resume is
+    # logged there, off the console. Four launches: the two of step 1 start fresh, the two of step 2 resume.
+    logs = [path.read_text() for path in (runs / "multi").glob("train.*.log")]
+    resumed = [line for text in logs for line in text.splitlines() if "resumed from" in line]
+    assert len(logs) == 4 and len(resumed) == 2 and all(line.endswith("at step 1") for line in resumed), resumed
 
 
 def test_only_process_0_writes_logs(runs):
