@@ -93,6 +93,14 @@ class Record(tuple):
 # ---------------------------------------------------------------------------------------------- the child side
 
 
+class _NotDataError(Exception):
+    """Raised inside `encode` and `parse` for a value or a syntax tree that is not plain data."""
+
+
+# What parsing text as plain data may raise; each means "not plain data".
+_PARSE_FAILURES = (_NotDataError, SyntaxError, ValueError, TypeError, MemoryError, RecursionError, OverflowError)
+
+
 def _make_encoder():
     """`encode(value) -> str | None`, with every name it uses bound here, at import, before any model code.
 
@@ -100,7 +108,7 @@ def _make_encoder():
     cannot change what this function does: it holds its own references, reads contents through the base
     types' C methods (`dict.items(x)`, not `x.items()`), and never calls a method of the value's own class.
     """
-    _type, _len, _id, _tuple, _str_join = type, len, id, tuple, str.join
+    _type, _len, _tuple, _str_join = type, len, tuple, str.join
     _int_repr, _float_repr, _complex_repr = int.__repr__, float.__repr__, complex.__repr__
     _str_repr, _bytes_repr = str.__repr__, bytes.__repr__
     _dict_items, _od_items, _tuple_iter = dict.items, OrderedDict.items, tuple.__iter__
@@ -113,8 +121,7 @@ def _make_encoder():
     _reserved = frozenset(CONSTRUCTORS) | {"inf", "nan"}
     _none_type, _bytes, _zip, _all, _bytearray, _range = _type(None), bytes, zip, all, bytearray, range
 
-    class _NotData(Exception):
-        pass
+    _NotData = _NotDataError
 
     def items_text(pairs, depth) -> str:
         return _str_join(", ", [enc(k, depth) + ": " + enc(v, depth) for k, v in pairs])
@@ -217,7 +224,7 @@ def parse(text: str) -> Any:
     try:
         tree = ast.parse(text, mode="eval")
         return _build(tree.body)
-    except (_NotDataError, SyntaxError, ValueError, TypeError, MemoryError, RecursionError, OverflowError):
+    except _PARSE_FAILURES:
         return NOT_DATA
 
 
@@ -235,7 +242,7 @@ def parse_arguments(text: str) -> tuple[tuple, dict] | Any:
             return NOT_DATA
         kwargs = {k.arg: _build(k.value) for k in call.keywords}
         return tuple(_build(a) for a in call.args), kwargs
-    except (_NotDataError, SyntaxError, ValueError, TypeError, MemoryError, RecursionError, OverflowError):
+    except _PARSE_FAILURES:
         return NOT_DATA
 
 
@@ -263,10 +270,6 @@ def values_equal(a: Any, b: Any, float_rel_tol: float = 0.0) -> bool:
 
 def _is_real(value: Any) -> bool:
     return type(value) in (int, float)
-
-
-class _NotDataError(Exception):
-    pass
 
 
 _NAMES = {"inf": math.inf, "nan": math.nan, "True": True, "False": False, "None": None}
