@@ -37,11 +37,14 @@ def main(argv):
     log = None if "://" in workdir else log_file(Path(workdir), bool(config.parallel.distributed))
     configure_logging(log, verbosity.value if verbosity.present else None)
     from azr_jax.trainer import train
+    from azr_jax.trainer.guard import Divergence
 
     try:
         train(config, workdir)
     except (ConfigError, FileNotFoundError) as e:
         sys.exit(f"error: {e}")
+    except Divergence as e:
+        sys.exit(f"stopped by the divergence guard: {e}")
 
 
 if __name__ == "__main__":

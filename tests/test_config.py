@@ -84,6 +84,9 @@ DECIDED_SAME = {
     "checkpoint": "async_save every_steps keep",
     "eval": "case_timeout_s data_dir ks lcb_since lcb_until limit max_new_tokens memory_mb n "
     "prompts_per_call seed temperature template timeout_s top_p",
+    # The guard only warns by default, and the held-out evaluation (off by default) never touches training.
+    "guard": "action max_entropy max_format_error_rate max_logprob_gap patience",
+    "heldout": "at_start every_steps greedy limit path samples seed",
     "model": "path",
     "parallel": "coordinator_address data distributed fsdp num_processes process_id tensor",
     "rl": "adam_b1 adam_b2 adam_eps clip_eps clip_eps_high compute_dtype dual_clip entropy_coeff kl_coeff kl_estimator "

@@ -116,6 +116,13 @@ class Learner:
         (e.g. orbax) straight onto the mesh."""
         return self._init.eval_shape(self._abstract_params)
 
+    def scale_learning_rate(self, state: TrainState, factor: float) -> TrainState:
+        """The state with its run-time learning-rate scale multiplied by `factor` (the divergence guard's
+        action), placed as before so the compiled update takes it unchanged."""
+        old = optax.tree_utils.tree_get(state.opt_state, "learning_rate_scale")
+        new = jax.device_put(old * jnp.float32(factor), old.sharding)
+        return dataclasses.replace(state, opt_state=optax.tree_utils.tree_set(state.opt_state, learning_rate_scale=new))
+
     def policy(self, state: TrainState) -> Qwen2ForCausalLM:
         """The model on the state's parameter arrays (no copy), for sampling. An update donates those arrays, so
         take a new one after each update."""
@@ -254,10 +261,14 @@ class Learner:
         """One optimizer update from a mini-batch [micro-batches, micro_batch_size, length]."""
         grads, metrics = self._mini_batch_grads(state.params, mini)
         metrics["grad_norm"] = optax.tree.norm(grads)
-        metrics["learning_rate"] = self._schedule(state.step)
+        metrics["learning_rate"] = self._learning_rate(state, state.step)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return TrainState(state.step + 1, params, opt_state), metrics
+
+    def _learning_rate(self, state: TrainState, step: jax.Array) -> jax.Array:
+        """The schedule's rate at `step` times the state's run-time scale: the rate the update applies."""
+        return self._schedule(step) * optax.tree_utils.tree_get(state.opt_state, "learning_rate_scale")
 
     def _update(self, state: TrainState, batch: RLBatch, layout: BatchLayout):
         key = jax.random.key(self.config.seed)
@@ -273,7 +284,7 @@ class Learner:
 
         state, metrics = jax.lax.scan(epoch, state, None, length=self.config.num_epochs)
         metrics = _combine(jax.tree.map(lambda x: x.reshape(-1), metrics), mean=True)
-        metrics["learning_rate"] = self._schedule(state.step - 1)
+        metrics["learning_rate"] = self._learning_rate(state, state.step - 1)
         metrics["tokens"] = jnp.sum(batch.loss_mask)
         return state, metrics
 

@@ -1,10 +1,32 @@
-"""AdamW with global-norm clipping and an optional linear warmup, from RLConfig."""
+"""AdamW with global-norm clipping, an optional linear warmup and a run-time learning-rate scale, from RLConfig."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
 import optax
 
 from azr_jax.rl.config import RLConfig
+
+
+class LearningRateScaleState(NamedTuple):
+    # Multiplies every update, so it scales the learning rate (weight decay included, as AdamW couples them).
+    # 1 unless the divergence guard lowered it; it lives in the optimizer state so checkpoints keep it.
+    learning_rate_scale: jax.Array
+
+
+def scale_learning_rate() -> optax.GradientTransformation:
+    def init(params):
+        del params
+        return LearningRateScaleState(jnp.ones((), jnp.float32))
+
+    def update(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda u: u * state.learning_rate_scale.astype(u.dtype), updates), state
+
+    return optax.GradientTransformation(init, update)
 
 
 def learning_rate_schedule(config: RLConfig) -> optax.Schedule:
@@ -23,6 +45,5 @@ def make_optimizer(config: RLConfig) -> optax.GradientTransformation:
         eps=config.adam_eps,
         weight_decay=config.weight_decay,
     )
-    if config.max_grad_norm is None:
-        return adamw
-    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), adamw)
+    clip = [] if config.max_grad_norm is None else [optax.clip_by_global_norm(config.max_grad_norm)]
+    return optax.chain(*clip, adamw, scale_learning_rate())

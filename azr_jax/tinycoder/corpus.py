@@ -33,6 +33,7 @@ class GeneratedTask:
     description: str
     triplet: Triplet
     induction: InductionTask
+    tier: str | None = None  # the program's tier ("one_step", "multi_step"; azr_jax.tinycoder.programs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +95,7 @@ def generate_tasks(
                 continue
             if max(len(o) for o in (triplet.output, *induction.outputs)) > max_output_chars:
                 continue
-            tasks.append(GeneratedTask(spec.description, triplet, induction))
+            tasks.append(GeneratedTask(spec.description, triplet, induction, spec.tier))
             if len(tasks) == count:
                 break
     return tasks
@@ -182,13 +183,15 @@ def _solution(task_type: TaskType, task: GeneratedTask) -> str:
 
 
 def save_tasks(path, tasks: Sequence[GeneratedTask]) -> None:
-    """JSONL, one task a line: its description, triplet and induction task in the public AZR record format."""
+    """JSONL, one task a line: its description, triplet and induction task in the public AZR record format, and
+    its tier when known."""
     with open(path, "w", encoding="utf-8") as f:
         for task in tasks:
             record = {
                 "description": task.description,
                 "triplet": task.triplet.to_record(),
                 "induction": task.induction.to_record(),
+                **({} if task.tier is None else {"tier": task.tier}),
             }
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -201,7 +204,10 @@ def load_tasks(path) -> list[GeneratedTask]:
                 r = json.loads(line)
                 tasks.append(
                     GeneratedTask(
-                        r["description"], Triplet.from_record(r["triplet"]), InductionTask.from_record(r["induction"])
+                        r["description"],
+                        Triplet.from_record(r["triplet"]),
+                        InductionTask.from_record(r["induction"]),
+                        r.get("tier"),
                     )
                 )
     return tasks

@@ -56,6 +56,7 @@ class ProgramSpec:
     program: str  # the source of `f`
     description: str  # what f does, in words (no code)
     draw_input: Callable[[np.random.Generator], str]  # argument text for `f(...)`
+    tier: str | None = None  # "one_step" or "multi_step", set by draw_program
 
 
 Template = Callable[[np.random.Generator], ProgramSpec]
@@ -792,8 +793,9 @@ ONE_STEP_SHARE = 0.4  # of drawn programs; enough for the solver to learn them w
 def draw_program(rng: np.random.Generator) -> ProgramSpec:
     """One program: a one-step template with probability `ONE_STEP_SHARE`, else a multi-step one, the template
     chosen uniformly within its tier and instantiated with the generator's names and constants."""
-    tier = ONE_STEP_TEMPLATES if rng.random() < ONE_STEP_SHARE else MULTI_STEP_TEMPLATES
-    return _pick(rng, tier)(rng)
+    tier = "one_step" if rng.random() < ONE_STEP_SHARE else "multi_step"
+    templates = ONE_STEP_TEMPLATES if tier == "one_step" else MULTI_STEP_TEMPLATES
+    return dataclasses.replace(_pick(rng, templates)(rng), tier=tier)
 
 
 def draw_inputs(spec: ProgramSpec, count: int, rng: np.random.Generator, max_tries: int = 50) -> list[str]:

@@ -6,6 +6,7 @@ Workdir layout:
     buffers/        append-only JSONL journal of every task the buffers accepted
     metrics.jsonl, samples.txt, tensorboard/, run_config.json
     eval/step_<N>/  results.md, results.json, samples/ of the periodic evaluation (eval.every_steps > 0)
+    heldout/step_<N>.json  per-task counts of the held-out evaluation (heldout.every_steps > 0)
 
 Multi-host (parallel.distributed): every process runs this same loop on one mesh spanning all of them, with the
 same seed and so the same host state (buffers, numpy RNG), which is checked after every step. The sampler and
@@ -50,6 +51,8 @@ from azr_jax.sampling import Sampler
 from azr_jax.selfplay.advantages import compute_advantages
 from azr_jax.selfplay.buffer import TaskBuffers
 from azr_jax.selfplay.seeding import load_seed_files, seed_buffers
+from azr_jax.trainer.guard import Divergence, DivergenceGuard
+from azr_jax.trainer.heldout import HeldoutEval
 from azr_jax.trainer.metrics import MetricsWriter, progress_line, step_metrics
 from azr_jax.trainer.process_share import check_agreement
 from azr_jax.trainer.run_config import RunConfig, load_run_config
@@ -94,12 +97,14 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
     rng = np.random.default_rng(config.trainer.seed)
     key = jax.random.key(config.trainer.seed)
     checkpointer = Checkpointer(workdir / "checkpoints", config.checkpoint)
+    guard = DivergenceGuard(config.guard)
     start = checkpointer.latest_step()
     if start is not None:
         state, host = checkpointer.restore(start, learner.abstract_state())
         buffers.load_state_dict(host["buffers"])
         rng.bit_generator.state = host["numpy_rng"]
         key = jax.random.wrap_key_data(np.asarray(host["jax_key"], np.uint32))
+        guard.streak = host.get("guard_streak", 0)
         log.info("resumed from %s at step %d", workdir / "checkpoints", start)
     else:
         start = 0
@@ -118,8 +123,13 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                 evaluate = PeriodicEval(
                     config.eval, sampler, tokenizer, workdir / "eval" if primary else None, config.sandbox
                 )
+            heldout = None
+            if config.heldout.every_steps or config.heldout.at_start:
+                heldout = HeldoutEval(config.heldout, selfplay, workdir / "heldout" if primary else None)
             if start == 0 and config.trainer.seeding == "if_needed":
                 key = _seed(selfplay, state, key, rng, config)
+            if start == 0 and config.heldout.at_start:
+                writer.write(0, heldout(0, state.params))
             progress = tqdm(
                 range(start + 1, config.trainer.steps + 1),
                 initial=start,
@@ -134,26 +144,48 @@ def train(config_dict: ml_collections.ConfigDict, workdir: str | Path) -> dict[s
                 state, rl_metrics = _update(learner, state, result, config, tokenizer, reference)
                 jax.block_until_ready(state)
                 metrics = step_metrics(result, buffers, time.perf_counter() - started, rl_metrics)
+                guard_metrics, alarms = guard.check(metrics)
+                metrics.update(guard_metrics)
+                if alarms:
+                    log.warning("step %d: divergence alarm: %s", step, "; ".join(alarms))
+                stop = False
+                if guard.should_act():
+                    if config.guard.action == "halve_lr":
+                        state = learner.scale_learning_rate(state, 0.5)
+                        log.warning("step %d: the divergence guard halved the learning rate", step)
+                    stop = config.guard.action == "stop"
                 evaluated = evaluate is not None and step % config.eval.every_steps == 0
                 if evaluated:
                     metrics.update(evaluate(step, state.params))
+                every = config.heldout.every_steps
+                if every and (step % every == 0 or step == config.trainer.steps):
+                    metrics.update(heldout(step, state.params))
+                    evaluated = True
                 check_agreement(
                     lambda: {"buffers": buffers.state_dict(), "numpy_rng": rng.bit_generator.state},
                     f"host state after step {step}",
                 )
-                if step % config.trainer.log_every == 0 or step == config.trainer.steps or evaluated:
+                if step % config.trainer.log_every == 0 or step == config.trainer.steps or evaluated or stop:
                     writer.write(step, metrics)
                     writer.write_samples(step, result, config.trainer.text_samples)
                     if primary:
                         progress.write(progress_line(step, config.trainer.steps, metrics))
-                if checkpointer.should_save(step, last=step == config.trainer.steps):
+                if checkpointer.should_save(step, last=step == config.trainer.steps or stop):
                     host = {
                         "step": step,
                         "buffers": buffers.state_dict(),
                         "numpy_rng": rng.bit_generator.state,
                         "jax_key": np.asarray(jax.random.key_data(key)).tolist(),
+                        "guard_streak": guard.streak,
                     }
                     checkpointer.save(step, state, host)
+                if stop:
+                    raise Divergence(
+                        f"step {step}: {config.guard.patience} step(s) in a row with a divergence alarm "
+                        f"({'; '.join(alarms)}); checkpoint {workdir / 'checkpoints'} step {step} holds this "
+                        "state. Lower rl.learning_rate (or widen the guard.* bound, or set guard.action) and "
+                        "run again to resume from it."
+                    )
         finally:
             if evaluate is not None:
                 evaluate.close()

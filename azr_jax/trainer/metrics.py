@@ -123,16 +123,29 @@ class MetricsWriter:
 
 def progress_line(step: int, total: int, metrics: Mapping[str, float]) -> str:
     """One line for the console: step time; per task type (abduction/deduction/induction) the proposers' reward
-    and their valid and learnable shares of all proposals, the solvers' reward and accuracy."""
+    and their valid and learnable shares of all proposals, the solvers' reward and accuracy; and the held-out
+    evaluation's pass@1 and greedy accuracy on the steps it ran."""
 
-    def per_type(role: str, *names: str) -> str:
+    def per_type(group: str, *names: str) -> str:
+        # group: a role ("{type}/{role}/{name}") or "heldout" ("heldout/{type}/{name}").
         types = ("abduction", "deduction", "induction")
-        values = [math.prod(metrics.get(f"{t}/{role}/{n}", math.nan) for n in names) for t in types]
+
+        def key(t, n):
+            return f"heldout/{t}/{n}" if group == "heldout" else f"{t}/{group}/{n}"
+
+        values = [math.prod(metrics.get(key(t, n), math.nan) for n in names) for t in types]
         return "/".join("-" if math.isnan(v) else f"{v:.2f}" for v in values)
 
-    return (
+    line = (
         f"step {step}/{total}  {metrics['time/step_s']:.1f}s  "
         f"propose a/d/i: reward {per_type('propose', 'reward_mean')} valid {per_type('propose', 'valid_rate')} "
         f"learnable {per_type('propose', 'valid_rate', 'learnable_fraction')}  "
         f"solve a/d/i: reward {per_type('solve', 'reward_mean')} accuracy {per_type('solve', 'accuracy')}"
     )
+    if "heldout/deduction/pass@1" in metrics or "heldout/deduction/greedy_accuracy" in metrics:
+        line += "  held-out a/d/i:"
+        if "heldout/deduction/pass@1" in metrics:
+            line += f" pass@1 {per_type('heldout', 'pass@1')}"
+        if "heldout/deduction/greedy_accuracy" in metrics:
+            line += f" greedy {per_type('heldout', 'greedy_accuracy')}"
+    return line

@@ -81,6 +81,58 @@ class TrainerConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class GuardConfig:
+    """The divergence guard (azr_jax/trainer/guard.py): bounds checked after every step; None switches one off."""
+
+    # Mean entropy of the policy per response token during the update (rl/entropy). The tiny coder starts near
+    # 0.6 nats; its run at 10x the learning rate, which collapsed, passed 1.6 within 15 steps.
+    max_entropy: float | None = 2.0
+    # Share of the step's responses (all six groups pooled) that broke the think/answer or proposal format.
+    max_format_error_rate: float | None = 0.9
+    # Mean |trainer - sampler| log-prob per response token (rl/logprob_gap_mean_abs); measured only with
+    # rl.old_logprobs="recompute". Float32 sampling agrees within 1e-4, bfloat16 within a few hundredths.
+    max_logprob_gap: float | None = 0.1
+    # What happens after `patience` alarmed steps in a row: "warn" (a console warning and the guard/* metrics,
+    # every alarmed step), "halve_lr" (the learning rate is halved, then the count starts again), "stop" (a
+    # checkpoint of this step, then the run ends with a message naming the alarm).
+    action: Literal["warn", "halve_lr", "stop"] = "warn"
+    patience: int = 1
+
+    def __post_init__(self):
+        if self.patience < 1:
+            raise ValueError(f"patience must be >= 1, got {self.patience}")
+        for name in ("max_entropy", "max_format_error_rate", "max_logprob_gap"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0 or None (off), got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldoutConfig:
+    """The solver's accuracy on a fixed task file during a run (azr_jax/trainer/heldout.py)."""
+
+    # JSONL of tasks in the tiny coder's held-out format (assets/tinycoder/heldout.jsonl: a triplet and an
+    # induction task per line, an optional "tier"); each task is asked as abduction, deduction and induction.
+    path: str | None = None
+    every_steps: int = 0  # 0: never; else after every N-th step (and after the last)
+    at_start: bool = False  # also the starting parameters, as step 0, before the first step (not on resume)
+    samples: int = 4  # sampled answers per task and type, at rollout.temperature/top_p/top_k (pass@1 over them)
+    greedy: bool = True  # also one greedy answer per task and type
+    limit: int | None = None  # the first N tasks of the file only
+    seed: int = 0  # of the sampled answers: the same for every step, apart from the training run's own stream
+
+    def __post_init__(self):
+        if self.every_steps < 0:
+            raise ValueError(f"every_steps must be >= 0, got {self.every_steps}")
+        if self.samples < 0:
+            raise ValueError(f"samples must be >= 0, got {self.samples}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
+        if not self.samples and not self.greedy:
+            raise ValueError("samples is 0 and greedy is False: nothing to evaluate")
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     model: ModelConfig = ModelConfig()
     trainer: TrainerConfig = TrainerConfig()
@@ -92,6 +144,8 @@ class RunConfig:
     sandbox: SandboxConfig = SandboxConfig()
     checkpoint: CheckpointConfig = CheckpointConfig()
     eval: EvalConfig = EvalConfig()  # benchmarks scored every eval.every_steps steps (0, the default: never)
+    heldout: HeldoutConfig = HeldoutConfig()  # solver accuracy on a task file every heldout.every_steps steps
+    guard: GuardConfig = GuardConfig()
 
 
 def default_run_config() -> ml_collections.ConfigDict:
@@ -164,6 +218,18 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
                 f"eval.prompts_per_call: {config.eval.prompts_per_call} prompts x {config.eval.n} samples exceed the largest "
                 f"of sampler.batch_buckets {sampler.batch_buckets}"
             )
+    heldout = config.heldout
+    if (heldout.every_steps or heldout.at_start) and heldout.path is None:
+        raise ConfigError(
+            "heldout.path: none given, but heldout.every_steps or heldout.at_start asks for an evaluation"
+        )
+    if heldout.path is not None and not Path(heldout.path).is_file():
+        raise ConfigError(f"heldout.path: no such file {heldout.path!r}")
+    if heldout.samples * rollout.max_prompts_per_call > max(sampler.batch_buckets):
+        raise ConfigError(
+            f"heldout.samples: {heldout.samples} samples x rollout.max_prompts_per_call {rollout.max_prompts_per_call} "
+            f"exceed the largest of sampler.batch_buckets {sampler.batch_buckets}"
+        )
     if not config.model.path:
         raise ConfigError("model.path: empty; pass --config.model.path=/path/to/a/Hugging/Face/folder")
     for name in ("seed_triplets_path", "seed_induction_path"):

@@ -210,8 +210,11 @@ class SelfPlayStep:
 
     # ---- the model ----
 
-    def generate(self, prompts: Sequence[str], n: int, key: jax.Array, params) -> list[Completion]:
-        """n completions per prompt (adjacent), in chunks the device can hold."""
+    def generate(
+        self, prompts: Sequence[str], n: int, key: jax.Array, params, temperature: float | None = None
+    ) -> list[Completion]:
+        """n completions per prompt (adjacent), in chunks the device can hold; at rollout.temperature unless
+        `temperature` is given (0: greedy)."""
         cfg = self.config.rollout
         ids = [self._prompt_ids(p) for p in prompts]
         completions: list[Completion] = []
@@ -221,7 +224,7 @@ class SelfPlayStep:
                 chunk,
                 key=jax.random.fold_in(key, start),
                 max_new_tokens=cfg.max_response_tokens,
-                temperature=cfg.temperature,
+                temperature=cfg.temperature if temperature is None else temperature,
                 top_p=cfg.top_p,
                 top_k=cfg.top_k,
                 n=n,

@@ -218,6 +218,25 @@ def test_warmup_is_linear_then_constant():
     assert float(learning_rate_schedule(RLConfig())(0)) == 1e-6
 
 
+def test_a_halved_learning_rate_scale_halves_the_update_and_is_reported(mesh):
+    """The divergence guard's action: the same batch from the same state moves every parameter by half as much
+    (AdamW's step and its weight decay alike), and the update reports the rate it applied."""
+    config = dataclasses.replace(F32, learning_rate=1e-3)
+    batch = random_batch(sequences=4)
+    learner, state = _learner(config, mesh)
+    before = jax.tree.map(np.asarray, state.params)
+    full, full_metrics = learner.update(state, batch)
+    learner, state = _learner(config, mesh)
+    half, half_metrics = learner.update(learner.scale_learning_rate(state, 0.5), batch)
+    for b, f, h in zip(jax.tree.leaves(before), jax.tree.leaves(full.params), jax.tree.leaves(half.params)):
+        # Both moves are differences of float32 parameters: each is exact to one unit in the last place of |b|.
+        ulp = np.spacing(np.abs(b).max())
+        np.testing.assert_allclose(np.asarray(h) - b, 0.5 * (np.asarray(f) - b), rtol=0, atol=2 * ulp)
+    assert float(full_metrics["learning_rate"]) == pytest.approx(1e-3)
+    assert float(half_metrics["learning_rate"]) == pytest.approx(5e-4)
+    assert _max_abs_diff(jax.tree.map(np.asarray, full.params), before) > 1e-4  # the update moved something
+
+
 def test_config_round_trip_and_errors_name_the_field():
     assert from_config(RLConfig, to_config_dict(RLConfig()), "rl") == RLConfig()
     assert RLConfig().learning_rate == 1e-6 and RLConfig().entropy_coeff == 0.001 and RLConfig().kl_coeff == 0.0
