@@ -61,6 +61,7 @@ def test_a_tiny_run_logs_eval_scores_with_its_metrics_and_writes_the_reports(tmp
         f"--config={REPO / 'configs' / 'tiny.py'}",
         f"--workdir={tmp_path}",
         "--config.trainer.steps=1",
+        f"--config.model.path={REPO / 'assets' / 'tiny-random'}",  # machinery: the random model compiles faster
         "--config.rollout.max_response_tokens=16",
         "--config.sampler.max_new_tokens_cap=16",
         "--config.sampler.prompt_buckets=(128, 256, 384, 2048)",  # eval prompts are not cut like rollout prompts

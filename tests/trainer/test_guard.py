@@ -1,19 +1,17 @@
 """The divergence guard: its alarms and actions as pure logic, then in real runs of the tiny random model (whose
 entropy is far above any sane bound, so a low `guard.max_entropy` alarms on every step)."""
 
-import json
 import math
-from pathlib import Path
 
 import pytest
-from test_training_options import tiny_config
+from test_training_options import metrics, tiny_config
+from test_training_options import random_model_config as random_model
 
 from azr_jax.config import ConfigError
 from azr_jax.trainer import loop
 from azr_jax.trainer.guard import Divergence, DivergenceGuard, format_error_rate
 from azr_jax.trainer.run_config import GuardConfig, load_run_config
 
-REPO = Path(__file__).resolve().parents[2]
 GROUPS = [f"{t}/{r}" for t in ("deduction", "abduction", "induction") for r in ("propose", "solve")]
 
 
@@ -78,20 +76,7 @@ def test_bad_guard_settings_are_named(field, value, message):
 
 
 def random_model_config(steps: int, **changes):
-    return tiny_config(
-        steps,
-        **{
-            "model.path": str(REPO / "assets" / "tiny-random"),
-            "rollout.max_response_tokens": 24,
-            "sampler.max_new_tokens_cap": 24,
-            "guard.max_entropy": 0.5,
-            **changes,
-        },
-    )
-
-
-def metrics(workdir: Path) -> list[dict]:
-    return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    return random_model(steps, **{"guard.max_entropy": 0.5, **changes})
 
 
 def test_the_stop_action_ends_the_run_with_a_checkpoint_of_that_step_and_names_the_alarm(tmp_path):
