@@ -39,7 +39,7 @@ class JobError(Exception):
 def parse_program(source: str, policy: Policy | None, allow_helpers: bool) -> ast.Module:
     """The program's syntax tree, or JobError(syntax_error | banned | no_entry_function)."""
     try:
-        tree = ast.parse(source, mode="exec")
+        tree = values.parse_source(source, "exec")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
         raise JobError(Status.SYNTAX_ERROR, str(err), type(err).__name__) from None
     if policy is not None and (violation := find_violation(tree, policy)):
@@ -60,7 +60,7 @@ def parse_arguments(text: str, policy: Policy | None) -> ast.Expression:
     exactly one call of `f`: `1), g(2` and similar splices are refused.
     """
     try:
-        tree = ast.parse(f"{ENTRY_FUNCTION}(\n{text}\n)", mode="eval")
+        tree = values.parse_source(f"{ENTRY_FUNCTION}(\n{text}\n)", "eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
         raise JobError(Status.BAD_INPUT, f"input is not an argument list: {err}", type(err).__name__) from None
     call = tree.body
@@ -75,7 +75,7 @@ def parse_arguments(text: str, policy: Policy | None) -> ast.Expression:
 def parse_expression(text: str, policy: Policy | None, what: str) -> ast.Expression:
     """`text` as one expression (a predicted output, under `model_values="expressions"`), policy-checked."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = values.parse_source(text.strip(), "eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as err:
         raise JobError(Status.BAD_INPUT, f"{what} is not an expression: {err}", type(err).__name__) from None
     if policy is not None and (violation := find_violation(tree, policy)):

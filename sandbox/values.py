@@ -23,6 +23,7 @@ import ast
 import io
 import math
 import tokenize
+import warnings
 from collections import Counter, OrderedDict, defaultdict, deque
 from typing import Any
 
@@ -210,6 +211,16 @@ encode = _make_encoder()
 # --------------------------------------------------------------------------------------------- the trusted side
 
 
+def parse_source(text: str, mode: str) -> ast.AST:
+    """`ast.parse` of model-written text, without the warnings Python prints to stderr for some such text
+    (`1abc`: "invalid decimal literal", invalid escapes): the parse's result is all that counts, and those lines
+    reached the trainer's console from the sandbox's workers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.parse(text, mode=mode)
+
+
 def parse(text: str) -> Any:
     """The plain-data value `text` spells (a literal, or an allow-listed constructor of literals), else NOT_DATA.
 
@@ -222,7 +233,7 @@ def parse(text: str) -> Any:
         if text is None:
             return NOT_DATA
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = parse_source(text, "eval")
         return _build(tree.body)
     except _PARSE_FAILURES:
         return NOT_DATA
@@ -235,7 +246,7 @@ def parse_arguments(text: str) -> tuple[tuple, dict] | Any:
         if text is None:
             return NOT_DATA
     try:
-        call = ast.parse(f"f(\n{text}\n)", mode="eval").body
+        call = parse_source(f"f(\n{text}\n)", "eval").body
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "f"):
             return NOT_DATA
         if _bad_arguments(call.args, call.keywords):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from azr_jax.selfplay.prompts import THINK_OPEN, PromptConfig
 from azr_jax.selfplay.tasks import InductionTask, TaskType, Triplet
+from sandbox.values import parse_source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +117,7 @@ def _tagged(text: str, tag: str) -> list[str]:
 def extract_imports(program: str) -> tuple[str, ...]:
     """The program's import statements, nested ones included, as source lines (the seed files' `imports`)."""
     try:
-        tree = ast.parse(program)
+        tree = parse_source(program, "exec")
         nodes = sorted(
             (n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))),
             key=lambda n: (n.lineno, n.col_offset),

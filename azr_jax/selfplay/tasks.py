@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.values import parse_source
+
 
 class TaskType(str, enum.Enum):
     """The three reasoning modes of the paper."""
@@ -159,7 +161,7 @@ _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowE
 def normalize_program(program: str) -> str:
     """The program with comments, blank lines, quote style and spacing normalised, via the AST (not run)."""
     try:
-        return ast.unparse(ast.parse(program))
+        return ast.unparse(parse_source(program, "exec"))
     except _PARSE_ERRORS:
         return _collapse_whitespace(program)
 
@@ -167,7 +169,7 @@ def normalize_program(program: str) -> str:
 def normalize_arguments(arguments: str) -> str:
     """The argument text of a call `f(<arguments>)`, normalised the same way."""
     try:
-        call = ast.parse(f"f({arguments}\n)", mode="eval").body
+        call = parse_source(f"f({arguments}\n)", "eval").body
         return ast.unparse(call)
     except _PARSE_ERRORS:
         return _collapse_whitespace(arguments)

@@ -5,7 +5,7 @@ from collections import Counter, OrderedDict, defaultdict, deque, namedtuple
 
 import pytest
 
-from sandbox.values import NOT_DATA, Record, encode, parse, parse_arguments, values_equal
+from sandbox.values import NOT_DATA, Record, encode, parse, parse_arguments, parse_source, values_equal
 
 Point = namedtuple("Point", "x y")
 
@@ -178,3 +178,16 @@ def test_containers_compare_as_python_does():
     assert values_equal({1, 2}, {2, 1}) and not values_equal({"a": 1}, {"a": 1, "b": 2})
     assert values_equal(OrderedDict(a=1), {"a": 1}) and not values_equal(OrderedDict(a=1, b=2), OrderedDict(b=2, a=1))
     assert values_equal(Counter(a=1), Counter(a=1, b=0))  # Counter's own rule (Python 3.10+)
+
+
+def test_model_text_that_python_warns_about_parses_without_a_warning():
+    # `1if` is "invalid decimal literal" (a SyntaxWarning in 3.11, printed to stderr by the sandbox's workers),
+    # `'\d'` an invalid escape: the text is data to judge, never a message for the console.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert parse_arguments("[1if 2 else 3]") is NOT_DATA
+        assert parse("'\\d'") == "\\d"
+        parse_source("f(\n[1if 2 else 3]\n)", "eval")
+    assert caught == []
