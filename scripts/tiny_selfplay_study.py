@@ -278,6 +278,20 @@ def write_markdown(results: dict, path: Path) -> None:
             f"{window(f'{t}/solve/accuracy', 0):.2f}→{window(f'{t}/solve/accuracy', 1):.2f}" for t in TYPES
         )
         lines.append(f"| {name} | {valid} | {learn} | {solve} |")
+    lines += ["", "Update health over the run:", ""]
+    lines += [
+        "| run | steps | minutes | entropy, first → last 10 steps | log-prob gap, max | clip fraction, mean "
+        "| steps with a guard alarm |"
+    ]
+    lines += ["|---|---|---|---|---|---|---|"]
+    for name, curves in results["curves"].items():
+        entropy = np.asarray(curves["rl/entropy"], float)
+        lines.append(
+            f"| {name} | {curves['steps_done']} | {curves['minutes']} | {np.nanmean(entropy[:10]):.3f} → "
+            f"{np.nanmean(entropy[-10:]):.3f} | {np.nanmax(np.asarray(curves['rl/logprob_gap_mean_abs'], float)):.2e} "
+            f"| {np.nanmean(np.asarray(curves['rl/clip_fraction'], float)):.4f} | "
+            f"{int(np.sum(np.asarray(curves['guard/alarms'], float) > 0))} |"
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -375,6 +389,7 @@ def main():
         runs[name] = {"heldout": heldout}
         batch = json.loads((workdir / "run_config.json").read_text())["rollout"]["batch_size"]
         keys = [f"{t}/{r}" for t in TYPES for r in ("propose/valid_rate", "solve/accuracy")]
+        keys += ["rl/entropy", "rl/logprob_gap_mean_abs", "rl/clip_fraction", "guard/alarms"]
         curves[name] = {k: [r.get(k) for r in records] for k in keys}
         curves[name]["learnable"] = [
             sum(r[f"{t}/propose/valid_rate"] * batch * r[f"{t}/propose/learnable_fraction"] for t in TYPES)
