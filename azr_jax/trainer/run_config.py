@@ -225,7 +225,7 @@ def load_run_config(values: ml_collections.ConfigDict) -> RunConfig:
         )
     if heldout.path is not None and not Path(heldout.path).is_file():
         raise ConfigError(f"heldout.path: no such file {heldout.path!r}")
-    if heldout.samples * rollout.max_prompts_per_call > max(sampler.batch_buckets):
+    if heldout.path is not None and heldout.samples * rollout.max_prompts_per_call > max(sampler.batch_buckets):
         raise ConfigError(
             f"heldout.samples: {heldout.samples} samples x rollout.max_prompts_per_call {rollout.max_prompts_per_call} "
             f"exceed the largest of sampler.batch_buckets {sampler.batch_buckets}"

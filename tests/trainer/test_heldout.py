@@ -60,6 +60,10 @@ def test_bad_heldout_settings_are_named(changes, message):
         load_run_config(tiny_config(1, **changes))
 
 
+def test_heldout_settings_are_checked_only_when_an_evaluation_is_asked_for():
+    assert load_run_config(tiny_config(1, **{"heldout.samples": 9})).heldout.samples == 9
+
+
 def test_a_runs_step_0_is_the_pretrained_model_measured_alone_with_the_same_numbers(tmp_path):
     heldout = {"heldout.path": str(HELDOUT), "heldout.limit": 6, "heldout.samples": 2, "heldout.seed": 3}
     loop.train(tiny_config(0, **heldout, **{"heldout.at_start": True}), tmp_path)  # evaluate, train nothing
